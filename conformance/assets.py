@@ -1,0 +1,282 @@
+"""Bundled tokenizers: hash-checked, decompressed once into a cache, loaded with transformers offline.
+
+Why a loader of our own: CI and users have no hub access, the tokenizer files are stored xz-compressed in
+``fixtures/tokenizers/``, and a conformance verdict is only as good as the bytes it was computed on, so every
+file is checked against ``MANIFEST.json`` before transformers sees it. Users with their own tokenizer can pass a
+local directory (optionally with a template file) or, when they have network access, a hub id.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import lzma
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AssetError
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TOKENIZERS = FIXTURES / "tokenizers"
+DEFAULT_VARIANT = "default"
+
+
+@dataclass(frozen=True)
+class Family:
+    """One bundled family as the manifest describes it."""
+
+    name: str
+    models: str
+    tokenizer_source: str
+    template_source: str
+    license: str
+    rebuilt: bool
+    default_template: str
+    variants: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def variant_names(self) -> list[str]:
+        return [DEFAULT_VARIANT, *self.variants]
+
+
+@dataclass
+class LoadedTokenizer:
+    """A tokenizer plus the chat template text to render with (a variant overrides the default)."""
+
+    tokenizer: Any
+    chat_template: str
+    family: str
+    variant: str
+    source: str
+    rebuilt: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.family if self.variant == DEFAULT_VARIANT else f"{self.family}/{self.variant}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@functools.cache
+def manifest() -> dict[str, Any]:
+    path = TOKENIZERS / "MANIFEST.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssetError(f"{path}: the tokenizer manifest is missing") from None
+    except json.JSONDecodeError as exc:
+        raise AssetError(f"{path}: not valid JSON ({exc})") from None
+
+
+def families() -> dict[str, Family]:
+    out = {}
+    for name, entry in manifest()["families"].items():
+        out[name] = Family(
+            name=name,
+            models=entry["models"],
+            tokenizer_source=entry["tokenizer_source"],
+            template_source=entry["template_source"],
+            license=entry["license"],
+            rebuilt=bool(entry.get("rebuilt")),
+            default_template=entry["default_template"],
+            variants=dict(entry.get("variants", {})),
+        )
+    return out
+
+
+def family(name: str) -> Family:
+    known = families()
+    if name not in known:
+        raise AssetError(f"unknown family {name!r}; bundled families: {', '.join(known)}")
+    return known[name]
+
+
+def _verified_bytes(fam: str, rel: str) -> bytes:
+    """Read a bundled file and check it against the manifest (hash of the stored bytes)."""
+    entry = manifest()["families"][fam]["files"].get(rel)
+    path = TOKENIZERS / fam / rel
+    if entry is None:
+        raise AssetError(f"{path}: not listed in MANIFEST.json (families.{fam}.files)")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AssetError(f"{path}: missing bundled file (listed in MANIFEST.json families.{fam}.files)") from None
+    if _sha256(data) != entry["sha256"]:
+        raise AssetError(
+            f"{path}: sha256 mismatch (expected {entry['sha256'][:16]}…, got {_sha256(data)[:16]}…; "
+            f"MANIFEST.json families.{fam}.files[{rel!r}].sha256)"
+        )
+    return data
+
+
+def cache_root() -> Path:
+    base = os.environ.get("LOSSMASK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "lossmask"
+    )
+    return Path(base) / "tokenizers"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def materialize(fam: str) -> Path:
+    """Return a directory with the family's decompressed, verified files (built once per content hash)."""
+    files = manifest()["families"][fam]["files"]
+    key = _sha256(json.dumps(files, sort_keys=True).encode())[:16]
+    target = cache_root() / fam / key
+    stamp = target / ".verified"
+    if stamp.exists():
+        xz = files["tokenizer.json.xz"]
+        tok = target / "tokenizer.json"
+        if tok.exists() and tok.stat().st_size == xz["bytes_uncompressed"]:
+            return target
+    for rel in files:
+        data = _verified_bytes(fam, rel)
+        if rel.endswith(".xz"):
+            try:
+                raw = lzma.decompress(data)
+            except lzma.LZMAError as exc:
+                raise AssetError(f"{TOKENIZERS / fam / rel}: corrupt xz data ({exc})") from None
+            if _sha256(raw) != files[rel]["sha256_uncompressed"]:
+                raise AssetError(
+                    f"{TOKENIZERS / fam / rel}: decompressed sha256 mismatch "
+                    f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)"
+                )
+            _write_atomic(target / rel.removesuffix(".xz"), raw)
+        else:
+            _write_atomic(target / rel, data)
+    _write_atomic(stamp, key.encode())
+    return target
+
+
+def _auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
+    try:
+        from transformers import AutoTokenizer
+    except ImportError as exc:  # pragma: no cover - dependency is declared
+        raise AssetError(f"transformers is not importable: {exc}") from None
+    try:
+        return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+    except Exception as exc:  # transformers raises many types here
+        raise AssetError(f"{path_or_id}: transformers could not load the tokenizer ({type(exc).__name__}: {exc})") from None
+
+
+def _require_offsets(tok: Any, where: str) -> None:
+    if not getattr(tok, "is_fast", True) and not hasattr(tok, "_tokenizer"):
+        raise AssetError(f"{where}: tokenizer has no offset support (a fast tokenizer is required)")
+
+
+@functools.lru_cache(maxsize=None)
+def _load_bundled_tokenizer(fam: str) -> Any:
+    directory = materialize(fam)
+    old = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        tok = _auto_tokenizer(str(directory), local_files_only=True)
+    finally:
+        if old is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = old
+    _require_offsets(tok, str(TOKENIZERS / fam))
+    return tok
+
+
+def bundled_template(fam: str, variant: str = DEFAULT_VARIANT) -> str:
+    info = family(fam)
+    if variant == DEFAULT_VARIANT:
+        rel = info.default_template
+    elif variant in info.variants:
+        rel = info.variants[variant]
+    else:
+        raise AssetError(
+            f"family {fam!r} has no variant {variant!r}; variants: {', '.join(info.variant_names)}"
+        )
+    if rel.endswith("#chat_template"):
+        config = json.loads(_verified_bytes(fam, rel.split("#")[0]))
+        template = config.get("chat_template")
+        if not isinstance(template, str):
+            raise AssetError(f"{TOKENIZERS / fam / rel.split('#')[0]}: no string at JSON path $.chat_template")
+        return template
+    return _verified_bytes(fam, rel).decode("utf-8")
+
+
+def load_bundled(fam: str, variant: str | None = None) -> LoadedTokenizer:
+    """Load a bundled family (hash-checked, offline)."""
+    info = family(fam)
+    variant = variant or DEFAULT_VARIANT
+    template = bundled_template(fam, variant)
+    return LoadedTokenizer(
+        tokenizer=_load_bundled_tokenizer(fam),
+        chat_template=template,
+        family=fam,
+        variant=variant,
+        source=f"bundled:{fam}",
+        rebuilt=info.rebuilt,
+    )
+
+
+def load_directory(path: str | os.PathLike[str], template_file: str | os.PathLike[str] | None = None) -> LoadedTokenizer:
+    """Load a user's local tokenizer directory; ``template_file`` overrides its chat template."""
+    directory = Path(path)
+    if not directory.is_dir():
+        raise AssetError(f"{directory}: not a directory")
+    tok = _auto_tokenizer(str(directory), local_files_only=True)
+    _require_offsets(tok, str(directory))
+    return _with_template(tok, directory.name, str(directory), template_file)
+
+
+def load_hub(repo_id: str, template_file: str | os.PathLike[str] | None = None) -> LoadedTokenizer:
+    """Load from the Hugging Face hub (needs network access, which CI does not have)."""
+    tok = _auto_tokenizer(repo_id)
+    _require_offsets(tok, repo_id)
+    return _with_template(tok, repo_id.replace("/", "__"), f"hub:{repo_id}", template_file)
+
+
+def _with_template(tok: Any, name: str, source: str, template_file: Any) -> LoadedTokenizer:
+    if template_file is not None:
+        try:
+            template = Path(template_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AssetError(f"{template_file}: cannot read template ({exc.strerror})") from None
+    else:
+        template = tok.chat_template
+        if isinstance(template, dict):  # named templates: take the default one
+            template = template.get("default")
+        if not isinstance(template, str):
+            raise AssetError(f"{source}: the tokenizer has no chat template; pass a template file")
+    return LoadedTokenizer(tokenizer=tok, chat_template=template, family=name, variant=DEFAULT_VARIANT, source=source)
+
+
+def load(spec: str, variant: str | None = None, template_file: str | None = None) -> LoadedTokenizer:
+    """Resolve a family name, a local directory or a hub id (in that order)."""
+    if spec in families():
+        if template_file is not None:
+            loaded = load_bundled(spec, variant)
+            return _with_template(loaded.tokenizer, spec, loaded.source, template_file)
+        return load_bundled(spec, variant)
+    if os.path.isdir(spec):
+        return load_directory(spec, template_file)
+    if "/" in spec and not os.path.exists(spec):
+        return load_hub(spec, template_file)
+    raise AssetError(f"{spec!r} is neither a bundled family ({', '.join(families())}), a directory, nor a hub id")
+
+
+def clear_cache() -> None:
+    shutil.rmtree(cache_root(), ignore_errors=True)
+    _load_bundled_tokenizer.cache_clear()
