@@ -8,6 +8,7 @@ local directory (optionally with a template file) or, when they have network acc
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -19,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reference.render import pin_date
+
 from .errors import AssetError
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or Path(__file__).resolve().parent.parent / "fixtures")
 TOKENIZERS = FIXTURES / "tokenizers"
 DEFAULT_VARIANT = "default"
 
@@ -216,13 +219,26 @@ def bundled_template(fam: str, variant: str = DEFAULT_VARIANT) -> str:
     return _verified_bytes(fam, rel).decode("utf-8")
 
 
+@functools.lru_cache(maxsize=None)
+def _variant_tokenizer(fam: str, variant: str) -> Any:
+    """A shallow copy of the family's tokenizer whose ``chat_template`` is the variant's template.
+
+    Generators under test call ``tokenizer.apply_chat_template`` without naming a template, so the tokenizer
+    they receive must carry the variant. The copy shares the (immutable) backend, so it costs nothing.
+    """
+    tok = copy.copy(_load_bundled_tokenizer(fam))
+    tok.chat_template = bundled_template(fam, variant)
+    pin_date(tok.chat_template)
+    return tok
+
+
 def load_bundled(fam: str, variant: str | None = None) -> LoadedTokenizer:
     """Load a bundled family (hash-checked, offline)."""
     info = family(fam)
     variant = variant or DEFAULT_VARIANT
     template = bundled_template(fam, variant)
     return LoadedTokenizer(
-        tokenizer=_load_bundled_tokenizer(fam),
+        tokenizer=_variant_tokenizer(fam, variant),
         chat_template=template,
         family=fam,
         variant=variant,
@@ -260,6 +276,7 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
             template = template.get("default")
         if not isinstance(template, str):
             raise AssetError(f"{source}: the tokenizer has no chat template; pass a template file")
+    pin_date(template)
     return LoadedTokenizer(tokenizer=tok, chat_template=template, family=name, variant=DEFAULT_VARIANT, source=source)
 
 
@@ -280,3 +297,4 @@ def load(spec: str, variant: str | None = None, template_file: str | None = None
 def clear_cache() -> None:
     shutil.rmtree(cache_root(), ignore_errors=True)
     _load_bundled_tokenizer.cache_clear()
+    _variant_tokenizer.cache_clear()

@@ -1,0 +1,18 @@
+"""The reference SFT loss mask: render → segment → policy → mask, template-agnostic.
+
+    from reference import compute, segment
+    result = compute(tokenizer, tokenizer.chat_template, messages, tools, {"enable_thinking": True})
+    result.input_ids, result.loss_mask, result.straddles
+
+``segment`` returns the policy-independent :class:`~reference.mask.Segmentation`; call ``.mask(profile)`` on it
+for each profile you need (``reference.policy.PROFILES``).
+"""
+
+from .errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
+from .mask import MaskResult, Segmentation, compute, segment
+from .policy import CANONICAL, PROFILES, Policy, get_profile
+
+__all__ = [
+    "CANONICAL", "PROFILES", "ConversationError", "LossmaskError", "MaskResult", "Policy", "Segmentation",
+    "SegmentationError", "TemplateRefusal", "compute", "get_profile", "segment",
+]

@@ -1,0 +1,55 @@
+"""The ``lossmask`` command line. One module per subcommand, each with ``add_parser`` and ``run``.
+
+Every :class:`~reference.errors.LossmaskError` becomes one line on stderr and exit code 2; a subcommand
+returns 0 (success) or 1 (a check found failures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# transformers prints advisory warnings (no PyTorch, tokenizer class notes) that are noise for this tool.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+#: Subcommand modules, in help order. A module missing from this checkout is skipped.
+COMMANDS = ("families", "mask", "check", "regenerate", "smoke", "bench", "audit")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lossmask", description="Conformance suite for SFT loss masks on real tokenizers and chat templates."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from reference.errors import LossmaskError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except LossmaskError as exc:
+        print(f"lossmask {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lossmask {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

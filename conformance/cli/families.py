@@ -1,0 +1,37 @@
+"""``lossmask families``: the bundled tokenizer families, their template variants and provenance."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from .. import assets
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("families", help="list bundled tokenizer families, variants and provenance")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    fams = assets.families()
+    if args.json:
+        print(json.dumps({
+            name: {"variants": f.variant_names, "models": f.models, "tokenizer_source": f.tokenizer_source,
+                   "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt}
+            for name, f in fams.items()
+        }, indent=2, ensure_ascii=False))
+        return 0
+    table = Table(title="Bundled tokenizer families (offline, sha256-verified)", show_lines=True)
+    for col in ("family", "variants", "models", "tokenizer", "licence"):
+        table.add_column(col, overflow="fold")
+    for name, f in fams.items():
+        source = f.tokenizer_source.split(": ", 1)[-1].split(". ")[0] if f.rebuilt else f.tokenizer_source
+        tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + source
+        table.add_row(name, "\n".join(f.variant_names), f.models, tok, f.license)
+    Console().print(table)
+    return 0

@@ -1,0 +1,38 @@
+"""nox sessions for lossmask. `nox --list` shows them; the README says which to run when.
+
+uv installs each matrix cell in seconds. uv ignores pip's configuration, so when this machine points pip at a
+local wheel directory (PIP_FIND_LINKS, holding the CPU build of torch) uv is pointed there too; otherwise uv
+would resolve a multi-GB CUDA torch for the smoke sessions.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = False
+os.environ.setdefault("NOX_DOWNLOAD_PYTHON", "never")
+if os.environ.get("PIP_FIND_LINKS"):
+    os.environ.setdefault("UV_FIND_LINKS", os.environ["PIP_FIND_LINKS"])
+
+PYTHON = "3.11"
+#: Newest transformers and the tokenizers version it pins (the default environment for tests).
+LATEST = ("5.23.0", "0.23.3")
+
+
+def install_project(session: nox.Session, transformers: str, tokenizers: str, *extras: str) -> None:
+    """Install this project (editable: fixtures are read from the checkout) with a pinned transformers pair."""
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install(f"transformers=={transformers}", f"tokenizers=={tokenizers}", "jinja2>=3.1.6")
+    session.install("-e", spec)
+
+
+@nox.session(python=PYTHON, tags=["ci"])
+def tests(session: nox.Session) -> None:
+    """Run the project's own test suite (reference, fixtures, runner, CLI) on the newest transformers."""
+    install_project(session, *LATEST, "test")
+    session.run("pytest", *session.posargs)

@@ -1,0 +1,163 @@
+"""Field markers: find where every message field lands in the render, from one extra render.
+
+Each field's value is rewritten as ``leading-whitespace + OPEN + core + CLOSE + trailing-whitespace`` with
+OPEN/CLOSE private-use code points unique to the field. Whitespace stays outside the markers so ``|trim``,
+``strip`` and ``lstrip('\\n')`` act on the value exactly as on the original, and the markers are not whitespace,
+letters or JSON-escaped characters, so the template treats the marked value like the real one. After rendering,
+removing the markers must give back the real render character for character (checked by the caller); the
+marker positions are then exact field spans. A field the template drops has no markers, a field it renders twice
+has two spans.
+
+Fields of non-assistant messages are marked too, so system/user/tool text is labelled exactly and a template
+literal inside user text can never be mistaken for template output. Templates that test the *edges* of such
+text (``content.startswith('<tool_response>')``) see the markers; for them the caller retries with assistant
+fields only (``scope="assistant"``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import segments as S
+from .conversation import REASONING_KEYS
+
+_BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by tokenizers' normalisers.
+_LIMIT = 0xFFFFD
+MARKER_RE = re.compile("[\U000F0000-\U000FFFFD]")
+#: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+_ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool": S.TOOL, "ipython": S.TOOL,
+              "function": S.TOOL}
+
+
+class MarkerOverflow(ValueError):
+    """Too many fields for the marker alphabet, or the data already contains marker code points."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    message: int
+    part: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpan:
+    field: int  # index into the field table
+    start: int
+    end: int
+    complete: bool  # False when only one of the two markers survived the template
+
+
+class _Marker:
+    def __init__(self) -> None:
+        self.fields: list[Field] = []
+
+    def wrap(self, value: str, message: int, part: str, path: str) -> str:
+        core = value.strip()
+        if not core:
+            return value  # whitespace-only or empty: marking it would change its truthiness
+        if MARKER_RE.search(value):
+            raise MarkerOverflow(f"{path}: contains private-use code points U+F0000..U+FFFFD reserved for markers")
+        k = len(self.fields)
+        if _BASE + 2 * k + 1 > _LIMIT:
+            raise MarkerOverflow("more than 32767 fields in one conversation")
+        self.fields.append(Field(message, part, path))
+        lead = value[: len(value) - len(value.lstrip())]
+        trail = value[len(value.rstrip()):]
+        return f"{lead}{chr(_BASE + 2 * k)}{core}{chr(_BASE + 2 * k + 1)}{trail}"
+
+    def text(self, value: Any, message: int, part: str, path: str) -> Any:
+        if isinstance(value, str):
+            return self.wrap(value, message, part, path)
+        if isinstance(value, list):  # content parts: mark the text parts only
+            out = []
+            for j, item in enumerate(value):
+                if isinstance(item, Mapping) and item.get("type", "text") == "text" and isinstance(item.get("text"), str):
+                    item = {**item, "text": self.wrap(item["text"], message, part, f"{path}[{j}].text")}
+                out.append(item)
+            return out
+        return value
+
+    def assistant_content(self, value: Any, message: int, path: str) -> Any:
+        if not isinstance(value, str) or THINK_CLOSE not in value:
+            return self.text(value, message, S.CONTENT, path)
+        head, _, tail = value.partition(THINK_CLOSE)
+        before, sep, reasoning = head.rpartition(THINK_OPEN)
+        middle, _, after = tail.rpartition(THINK_CLOSE) if THINK_CLOSE in tail else ("", "", tail)
+        marked_reasoning = self.wrap(reasoning, message, S.REASONING, f"{path}<reasoning>")
+        marked_after = self.wrap(after, message, S.CONTENT, path)
+        rest = f"{middle}{THINK_CLOSE}" if middle or THINK_CLOSE in tail else ""
+        return f"{before}{sep}{marked_reasoning}{THINK_CLOSE}{rest}{marked_after}"
+
+    def arguments(self, value: Any, message: int, path: str) -> Any:
+        if isinstance(value, str):
+            return self.wrap(value, message, S.TOOL_CALL, path)
+        if isinstance(value, Mapping):
+            return {k: self.arguments(v, message, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.arguments(v, message, f"{path}[{j}]") for j, v in enumerate(value)]
+        return value
+
+
+def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all") -> tuple[list[dict[str, Any]], list[Field]]:
+    """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``)."""
+    marker = _Marker()
+    out: list[dict[str, Any]] = []
+    for i, message in enumerate(messages):
+        msg = copy.deepcopy(dict(message))
+        role = msg.get("role")
+        base = f"$.messages[{i}]"
+        if role == "assistant":
+            for key in REASONING_KEYS:
+                if isinstance(msg.get(key), str):
+                    msg[key] = marker.wrap(msg[key], i, S.REASONING, f"{base}.{key}")
+            msg["content"] = marker.assistant_content(msg.get("content"), i, f"{base}.content")
+            if msg.get("content") is None and "content" not in message:
+                msg.pop("content")
+            for j, call in enumerate(msg.get("tool_calls") or []):
+                fn = call.get("function", call)
+                where = f"{base}.tool_calls[{j}]" + (".function" if "function" in call else "")
+                if isinstance(fn.get("name"), str):
+                    fn["name"] = marker.wrap(fn["name"], i, S.TOOL_CALL, f"{where}.name")
+                if "arguments" in fn:
+                    fn["arguments"] = marker.arguments(fn["arguments"], i, f"{where}.arguments")
+        elif scope == "all" and "content" in msg:
+            msg["content"] = marker.text(msg["content"], i, _ROLE_PART.get(role, S.OTHER), f"{base}.content")
+        out.append(msg)
+    return out, marker.fields
+
+
+def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
+    """Remove markers; return the clean text and the field spans in clean-text offsets."""
+    spans: list[FieldSpan] = []
+    open_at: dict[int, int] = {}
+    last = 0  # clean offset of the previous marker event (bounds an orphan marker)
+    removed = 0
+    events: list[tuple[int, int]] = []
+    for m in MARKER_RE.finditer(marked_text):
+        code = ord(m.group()) - _BASE
+        pos = m.start() - removed
+        removed += 1
+        events.append((code, pos))
+    for code, pos in events:
+        k, is_close = divmod(code, 2)
+        if not is_close:
+            if k in open_at:  # opened twice without closing: close the first at this point
+                spans.append(FieldSpan(k, open_at.pop(k), pos, False))
+            open_at[k] = pos
+        elif k in open_at:
+            spans.append(FieldSpan(k, open_at.pop(k), pos, True))
+        else:
+            spans.append(FieldSpan(k, last, pos, False))
+        last = pos
+    clean = MARKER_RE.sub("", marked_text) if events else marked_text
+    for k, start in open_at.items():
+        nxt = [p for _, p in events if p > start]
+        spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))
+    spans.sort(key=lambda s: (s.start, s.end))
+    return clean, spans

@@ -1,0 +1,176 @@
+"""The reference loss mask: render → segment → policy → mask, for any template.
+
+``compute(tokenizer, template, messages, tools, template_kwargs, profile)`` returns a :class:`MaskResult` whose
+``input_ids`` equal ``apply_chat_template(messages, tools=tools, tokenize=True)`` and whose ``loss_mask`` is the
+chosen profile applied to the segmentation. Cost: two renders (the real one and the marked one) and one
+tokenisation with offsets; segmentation and masking are span arithmetic over the field spans.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import markers
+from . import segments as S
+from .conversation import validate_messages
+from .errors import SegmentationError
+from .policy import CANONICAL, Policy, get_profile, supervised_intervals
+from .render import render
+from .segment import Segmenter
+from .structure import TemplateStructure, learn
+
+
+@dataclass
+class Segmentation:
+    """Everything that does not depend on the policy: computed once, masked under many profiles."""
+
+    text: str
+    input_ids: list[int]
+    offsets: list[tuple[int, int]]
+    segments: list[S.Segment]
+    turns: list[S.AssistantTurn]
+    structure: TemplateStructure
+    n_messages: int
+    marking: str
+    warnings: list[str] = field(default_factory=list)
+
+    def token_parts(self) -> list[str]:
+        """One label per token: the parts its characters belong to, joined with '+' when it straddles parts."""
+        out: list[str] = []
+        segs = self.segments
+        j = 0
+        for start, end in self.offsets:
+            while j < len(segs) and segs[j].end <= start:
+                j += 1
+            if end <= start:
+                out.append(segs[j].part if j < len(segs) else S.OTHER)
+                continue
+            names: list[str] = []
+            k = j
+            while k < len(segs) and segs[k].start < end:
+                if segs[k].part not in names:
+                    names.append(segs[k].part)
+                k += 1
+            out.append("+".join(names) or S.OTHER)
+        return out
+
+    def token_messages(self) -> list[int | None]:
+        """The message each token's first character belongs to (``None`` for template text)."""
+        out: list[int | None] = []
+        starts = [s.start for s in self.segments]
+        for start, _ in self.offsets:
+            k = max(0, bisect_right(starts, start) - 1)
+            out.append(self.segments[k].message if self.segments else None)
+        return out
+
+    def mask(self, policy: Policy | str = CANONICAL) -> MaskResult:
+        policy = get_profile(policy) if isinstance(policy, str) else policy
+        intervals = supervised_intervals(self.segments, self.turns, policy, self.n_messages)
+        mask, straddles = tokens_from_intervals(self.offsets, intervals, policy.straddle)
+        return MaskResult(self, policy, mask, straddles)
+
+
+@dataclass
+class MaskResult:
+    segmentation: Segmentation
+    policy: Policy
+    loss_mask: list[int]
+    #: Token indices covering both supervised and unsupervised characters.
+    straddles: list[int]
+
+    @property
+    def input_ids(self) -> list[int]:
+        return self.segmentation.input_ids
+
+    @property
+    def text(self) -> str:
+        return self.segmentation.text
+
+    def supervised_text(self) -> list[str]:
+        """The decoded text of each maximal run of supervised tokens (by character offsets)."""
+        runs, text, offsets = [], self.segmentation.text, self.segmentation.offsets
+        start = None
+        for i, m in enumerate([*self.loss_mask, 0]):
+            if m and start is None:
+                start = i
+            elif not m and start is not None:
+                runs.append(text[offsets[start][0]:offsets[i - 1][1]])
+                start = None
+        return runs
+
+
+def tokens_from_intervals(offsets: Sequence[tuple[int, int]], intervals: list[tuple[int, int]],
+                          straddle: str) -> tuple[list[int], list[int]]:
+    """Map merged character intervals to a token mask; report tokens only partly inside an interval."""
+    n = len(offsets)
+    mask = [0] * n
+    straddles: list[int] = []
+    ends = [e for _, e in offsets]
+    starts = [s for s, _ in offsets]
+    for a, b in intervals:
+        lo = bisect_right(ends, a)  # first token ending after a
+        hi = bisect_left(starts, b)  # first token starting at/after b
+        for t in range(lo, hi):
+            s, e = offsets[t]
+            if e <= s:
+                continue
+            inside = s >= a and e <= b
+            if not inside:
+                straddles.append(t)
+                if straddle == "all":
+                    continue
+            mask[t] = 1
+    return mask, sorted(set(straddles))
+
+
+def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Token ids and character offsets, encoded as ``apply_chat_template(tokenize=True)`` does."""
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if backend is not None and hasattr(backend, "encode"):
+        enc = backend.encode(text, add_special_tokens=False)
+        return list(enc.ids), [tuple(o) for o in enc.offsets]
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+
+def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
+            tools: Sequence[Mapping[str, Any]] | None = None,
+            template_kwargs: Mapping[str, Any] | None = None, validate: bool = True) -> Segmentation:
+    """Render once for real and once with field markers; attribute every character."""
+    if validate:
+        validate_messages(messages, tools)
+    kwargs = dict(template_kwargs or {})
+    text = render(tokenizer, chat_template, messages, tools, kwargs)
+    structure = learn(tokenizer, chat_template, kwargs)
+    for scope in ("all", "assistant"):
+        try:
+            marked_messages, fields = markers.mark(messages, scope=scope)
+        except markers.MarkerOverflow as exc:
+            raise SegmentationError(str(exc)) from None
+        marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
+        clean, spans = markers.strip(marked)
+        if clean == text:
+            break
+    else:
+        at = next((i for i, (a, b) in enumerate(zip(clean, text)) if a != b), min(len(clean), len(text)))
+        raise SegmentationError(
+            f"the template renders marked fields differently from the real ones (first difference at "
+            f"character {at}: {text[max(0, at - 20):at + 20]!r}); it inspects field text in a way markers change"
+        )
+    segmenter = Segmenter(text, messages, fields, spans, structure)
+    segs, turns = segmenter.run()
+    ids, offsets = encode(tokenizer, text)
+    warnings = list(segmenter.warnings)
+    warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
+                    for s in spans if not s.complete)
+    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), scope, warnings)
+
+
+def compute(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
+            tools: Sequence[Mapping[str, Any]] | None = None, template_kwargs: Mapping[str, Any] | None = None,
+            profile: Policy | str = CANONICAL) -> MaskResult:
+    """The reference mask of one conversation under one profile."""
+    return segment(tokenizer, chat_template, messages, tools, template_kwargs).mask(profile)

@@ -1,0 +1,193 @@
+"""Segment a rendered conversation: label every character with its message, part and source.
+
+Inputs are the real render ``text``, the field spans found by :mod:`reference.markers` and the template's
+:class:`~reference.structure.TemplateStructure`. For each assistant message, in order:
+
+1. its **body** runs from its first rendered field back to just after its role header and forward to its
+   end-of-turn string. The header is searched for only in template text between the previous message's last
+   field and this message's first field (never inside anyone's text, so literals in user or tool content
+   cannot hijack it); the generation-prompt suffix is the learned suffix when the text after the header
+   starts with it;
+2. the **end of turn** is the earliest learned end-of-turn string in the template text after the body's last
+   field, and the **separator** the learned text that follows it;
+3. template text inside the body (``\\n</think>\\n\\n``, ``<tool_call>\\n<function=``) takes the label of the
+   field it leads into when that is a tool call, of the reasoning it closes, and otherwise of its neighbour.
+
+An assistant message with no rendered field (empty content, no reasoning, no calls) is located by its header
+alone, searched forward from the previous message.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import segments as S
+from .conversation import message_weight
+from .markers import Field, FieldSpan
+from .structure import TemplateStructure
+
+
+def _body_glue_part(prev: str | None, nxt: str | None) -> str:
+    if nxt == S.TOOL_CALL:
+        return S.TOOL_CALL
+    if prev == S.REASONING:
+        return S.REASONING
+    return prev or nxt or S.CONTENT
+
+
+def _last_user_index(messages: Sequence[Mapping[str, Any]]) -> int:
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user":
+            return i
+    return -1
+
+
+class Segmenter:
+    """One conversation's segmentation (build with :meth:`run`)."""
+
+    def __init__(self, text: str, messages: Sequence[Mapping[str, Any]], fields: list[Field],
+                 spans: list[FieldSpan], structure: TemplateStructure) -> None:
+        self.text = text
+        self.messages = messages
+        self.fields = fields
+        self.spans = spans
+        self.structure = structure
+        self.warnings: list[str] = []
+        # A field rendered twice (gpt-oss repeats a call's name in the tool turn) places its turn by its first
+        # occurrence; later occurrences are labelled as the field's text but never extend the turn.
+        self.by_message: dict[int, list[FieldSpan]] = defaultdict(list)
+        seen: set[int] = set()
+        for span in spans:
+            if span.field not in seen:
+                seen.add(span.field)
+                self.by_message[fields[span.field].message].append(span)
+
+    # -- locating assistant turns -------------------------------------------------------------------------
+    def _prev_bound(self, i: int, floor: int) -> int:
+        ends = [s.end for m, lst in self.by_message.items() if m < i for s in lst]
+        return max([floor, *ends])
+
+    def _next_bound(self, i: int) -> int:
+        starts = [s.start for m, lst in self.by_message.items() if m > i for s in lst]
+        return min([len(self.text), *starts])
+
+    def _end_of_turn(self, start: int, stop: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Earliest learned end-of-turn string in ``text[start:stop]`` and the separator after it."""
+        best: tuple[int, str, str] | None = None
+        for end, sep in self.structure.end_markers:
+            pos = self.text.find(end, start, stop)
+            if pos >= 0 and (best is None or pos < best[0]):
+                best = (pos, end, sep)
+        if best is None:
+            return (start, start), (start, start)
+        pos, end, sep = best
+        eot = (pos, pos + len(end))
+        if sep and self.text.startswith(sep, eot[1]) and eot[1] + len(sep) <= max(stop, eot[1] + len(sep)):
+            return eot, (eot[1], eot[1] + len(sep))
+        return eot, (eot[1], eot[1])
+
+    def _turn(self, i: int, floor: int, last_user: int) -> S.AssistantTurn | None:
+        st = self.structure
+        own = sorted(self.by_message.get(i, []), key=lambda s: s.start)
+        lo = self._prev_bound(i, floor)
+        hi = self._next_bound(i)
+        if own:
+            first, last = own[0].start, max(s.end for s in own)
+            h = self.text.rfind(st.header, lo, first) if st.header else -1
+        else:
+            first = last = None
+            h = self.text.find(st.header, lo, hi) if st.header else -1
+        if h >= 0:
+            header = (h, h + len(st.header))
+            x_end = header[1] + len(st.gen_prompt_suffix)
+            limit = first if first is not None else hi
+            if st.gen_prompt_suffix and self.text.startswith(st.gen_prompt_suffix, header[1]) and x_end <= limit:
+                suffix = (header[1], x_end)
+            else:
+                suffix = (header[1], header[1])
+            body_start = suffix[1]
+        elif first is not None and not st.header and st.pre_assistant and \
+                (p := self.text.rfind(st.pre_assistant, lo, first)) >= 0:
+            body_start = p + len(st.pre_assistant)
+            header = suffix = (body_start, body_start)
+        elif first is not None:
+            if st.header:
+                self.warnings.append(f"$.messages[{i}]: no assistant header before its text; body starts at its text")
+            body_start = first
+            header = suffix = (first, first)
+        elif not st.header:
+            body_start = lo
+            header = suffix = (lo, lo)
+        else:
+            self.warnings.append(f"$.messages[{i}]: assistant turn not found in the render (nothing rendered)")
+            return None
+        eot, sep = self._end_of_turn(last if last is not None else body_start, hi)
+        body_end = eot[0] if eot[1] > eot[0] else (last if last is not None else body_start)
+        return S.AssistantTurn(
+            message=i, header=header, gen_prompt_suffix=suffix, body=(body_start, body_end), end_of_turn=eot,
+            separator=sep, weight=message_weight(self.messages[i]), last=i > last_user,
+        )
+
+    # -- labelling ------------------------------------------------------------------------------------------
+    def run(self) -> tuple[list[S.Segment], list[S.AssistantTurn]]:
+        turns: list[S.AssistantTurn] = []
+        floor = 0
+        last_user = _last_user_index(self.messages)
+        for i, message in enumerate(self.messages):
+            if message.get("role") != "assistant":
+                continue
+            turn = self._turn(i, floor, last_user)
+            if turn is not None:
+                turns.append(turn)
+                floor = max(turn.span[1], floor)
+        return self._label(turns), turns
+
+    def _label(self, turns: list[S.AssistantTurn]) -> list[S.Segment]:
+        out: list[S.Segment] = []
+        for span in self.spans:
+            f = self.fields[span.field]
+            if span.end > span.start:
+                out.append(S.Segment(span.start, span.end, f.part, f.message, "field"))
+        for turn in turns:
+            i = turn.message
+            for (a, b), part in ((turn.header, S.HEADER), (turn.gen_prompt_suffix, S.GEN_PROMPT_SUFFIX),
+                                 (turn.end_of_turn, S.END_OF_TURN), (turn.separator, S.SEPARATOR)):
+                if b > a:
+                    out.append(S.Segment(a, b, part, i, "template"))
+            out.extend(self._body_glue(turn))
+        out.sort(key=lambda s: (s.start, s.end))
+        return self._fill(out)
+
+    def _body_glue(self, turn: S.AssistantTurn) -> list[S.Segment]:
+        start, end = turn.body
+        own = sorted((s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end),
+                     key=lambda s: s.start)
+        parts = [self.fields[s.field].part for s in own]
+        out = []
+        cursor, prev = start, None
+        for span, part in zip(own, parts):
+            if span.start > cursor:
+                out.append(S.Segment(cursor, span.start, _body_glue_part(prev, part), turn.message, "template"))
+            cursor, prev = max(cursor, span.end), part
+        if end > cursor:
+            out.append(S.Segment(cursor, end, _body_glue_part(prev, None), turn.message, "template"))
+        return out
+
+    def _fill(self, segs: list[S.Segment]) -> list[S.Segment]:
+        """Resolve overlaps (first wins) and label every uncovered character as template ``other``."""
+        out: list[S.Segment] = []
+        cursor = 0
+        for seg in segs:
+            if seg.end <= cursor:
+                continue
+            if seg.start > cursor:
+                out.append(S.Segment(cursor, seg.start, S.OTHER, None, "template"))
+            elif seg.start < cursor:
+                seg = S.Segment(cursor, seg.end, seg.part, seg.message, seg.source)
+            out.append(seg)
+            cursor = seg.end
+        if cursor < len(self.text):
+            out.append(S.Segment(cursor, len(self.text), S.OTHER, None, "template"))
+        return out

@@ -1,0 +1,181 @@
+"""Learn a template's assistant-turn structure from a few probe renders (cached per template and kwargs).
+
+Nothing here knows any family's marker strings. Four facts are read off the template itself:
+
+* the **generation prompt** ``G``: ``render([u], add_generation_prompt=True)`` minus ``render([u])``;
+* the **role header** ``H``: the part of ``G`` that a *historical* assistant turn also starts with (in
+  ``[u, a, u, a]`` the first assistant turn); the rest of ``G`` is the **generation-prompt suffix** ``X``
+  (Qwen3.5 ``<think>\\n``), present in the prompt at inference but not written by the model;
+* the **end-of-turn** strings ``E``: the special token that closes an assistant turn, read from the tail of a
+  final turn (the last special token before the end of the render: what the model emits to stop), from the
+  glue after a historical turn (the first special token after its content) and from a final tool-call turn;
+* the **separator** ``S``: template text after ``E`` in a final turn (ChatML ``\\n``).
+
+Special tokens are those the tokenizer's added vocabulary flags ``special``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import markers
+from .errors import LossmaskError
+from .render import render
+
+PROBE_USER = "Probe question one."
+PROBE_USER_2 = "Probe question two."
+PROBE_ANSWER = "Probe answer one."
+PROBE_ANSWER_2 = "Probe answer two."
+PROBE_TOOL = {"type": "function", "function": {"name": "probe_lookup", "description": "Look something up.",
+              "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
+PROBE_CALL = {"id": "call00001", "type": "function", "function": {"name": "probe_lookup", "arguments": {"query": "probe value"}}}
+
+
+@dataclass(frozen=True)
+class TemplateStructure:
+    generation_prompt: str
+    header: str
+    gen_prompt_suffix: str
+    #: (end-of-turn string, separator written after it), most specific first.
+    end_markers: tuple[tuple[str, str], ...]
+    #: Template text between a user's text and a historical assistant's text (used when ``header`` is empty,
+    #: as in Mistral's ``[/INST]``: the assistant body starts after it).
+    pre_assistant: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generation_prompt": self.generation_prompt,
+            "header": self.header,
+            "gen_prompt_suffix": self.gen_prompt_suffix,
+            "end_markers": [list(pair) for pair in self.end_markers],
+            "pre_assistant": self.pre_assistant,
+            "notes": list(self.notes),
+        }
+
+
+def special_ids(tokenizer: Any) -> frozenset[int]:
+    ids = {i for i, tok in getattr(tokenizer, "added_tokens_decoder", {}).items() if getattr(tok, "special", False)}
+    ids.update(getattr(tokenizer, "all_special_ids", []) or [])
+    return frozenset(ids)
+
+
+def _special_pieces(tokenizer: Any, text: str) -> list[tuple[int, int]]:
+    """Character spans of special tokens in ``text``."""
+    if not text:
+        return []
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    specials = special_ids(tokenizer)
+    return [(s, e) for t, (s, e) in zip(ids, offsets) if t in specials and e > s]
+
+
+def _marked_render(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict):
+    marked, _ = markers.mark(messages)
+    return markers.strip(render(tokenizer, template, marked, tools, kwargs))
+
+
+def _tail_after_last_field(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict):
+    text, spans = _marked_render(tokenizer, template, messages, tools, kwargs)
+    last = max((s.end for s in spans if s.field >= 0), default=None)
+    return (text[last:] if last is not None else ""), text, spans
+
+
+def _split_end(tokenizer: Any, tail: str, which: str) -> tuple[str, str] | None:
+    pieces = _special_pieces(tokenizer, tail)
+    if not pieces:
+        return None
+    s, e = pieces[-1] if which == "last" else pieces[0]
+    return tail[s:e], tail[e:]
+
+
+def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None) -> TemplateStructure:
+    """Probe the template; cached on (tokenizer, template, kwargs)."""
+    key = (id(tokenizer), template, json.dumps(template_kwargs or {}, sort_keys=True, default=repr))
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = _learn(tokenizer, template, dict(template_kwargs or {}))
+    return found
+
+
+_CACHE: dict[tuple[int, str, str], TemplateStructure] = {}
+
+
+def _learn(tokenizer: Any, template: str, kwargs: dict) -> TemplateStructure:
+    notes: list[str] = []
+    user = [{"role": "user", "content": PROBE_USER}]
+    try:
+        plain = render(tokenizer, template, user, None, kwargs)
+        prompted = render(tokenizer, template, user, None, kwargs, add_generation_prompt=True)
+    except LossmaskError as exc:
+        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}") from None
+    if prompted.startswith(plain):
+        gen = prompted[len(plain):]
+    else:
+        gen = ""
+        notes.append("generation prompt is not an extension of the plain render; header taken as empty")
+
+    convo = [
+        {"role": "user", "content": PROBE_USER},
+        {"role": "assistant", "content": PROBE_ANSWER},
+        {"role": "user", "content": PROBE_USER_2},
+        {"role": "assistant", "content": PROBE_ANSWER_2},
+    ]
+    text, spans = _marked_render(tokenizer, template, convo, None, kwargs)
+    by_message = {}
+    fields = markers.mark(convo)[1]
+    for span in spans:
+        by_message.setdefault(fields[span.field].message, []).append(span)
+    header = gen
+    pre_assistant = ""
+    hist_end: tuple[str, str] | None = None
+    if 1 in by_message and 0 in by_message and 2 in by_message:
+        a1 = min(s.start for s in by_message[1])
+        u1_end = max(s.end for s in by_message[0])
+        glue = text[u1_end:a1]
+        # The historical turn starts where the glue begins to agree with the generation prompt.
+        header = _historical_header(tokenizer, glue, gen)
+        pre_assistant = glue
+        after = text[max(s.end for s in by_message[1]): min(s.start for s in by_message[2])]
+        hist_end = _split_end(tokenizer, after, "first")
+    else:
+        notes.append("historical probe fields not all rendered; header = generation prompt")
+    suffix = gen[len(header):]
+
+    ends: list[tuple[str, str]] = []
+    tail = text[max(s.end for s in by_message.get(3, by_message.get(1, spans))):] if spans else ""
+    last_end = _split_end(tokenizer, tail, "last")
+    if last_end:
+        ends.append(last_end)
+    if hist_end and hist_end[0] not in {e for e, _ in ends}:
+        sep = last_end[1] if last_end and last_end[0] == hist_end[0] else ""
+        ends.append((hist_end[0], sep))
+    try:
+        tool_convo = [{"role": "user", "content": PROBE_USER},
+                      {"role": "assistant", "content": "", "tool_calls": [PROBE_CALL]}]
+        tool_tail, _, _ = _tail_after_last_field(tokenizer, template, tool_convo, [PROBE_TOOL], kwargs)
+        tool_end = _split_end(tokenizer, tool_tail, "last")
+        if tool_end and tool_end[0] not in {e for e, _ in ends}:
+            ends.append(tool_end)
+    except LossmaskError as exc:
+        notes.append(f"template refuses a tool-call probe ({exc}); tool-call end-of-turn not learned")
+    if not ends:
+        notes.append("no special token ends an assistant turn: end-of-turn is empty")
+    return TemplateStructure(gen, header, suffix, tuple(ends), pre_assistant, tuple(notes))
+
+
+def _historical_header(tokenizer: Any, glue: str, gen: str) -> str:
+    """The longest prefix of ``gen`` found in the glue before a historical turn's content.
+
+    The prefix must cover at least ``gen``'s first token, so a stray character never passes for a header.
+    """
+    if not gen:
+        return ""
+    enc = tokenizer(gen, add_special_tokens=False, return_offsets_mapping=True)
+    first_token_end = max(1, enc["offset_mapping"][0][1]) if enc["input_ids"] else len(gen)
+    for k in range(len(gen), first_token_end - 1, -1):
+        if gen[:k] in glue:
+            return gen[:k]
+    return ""
