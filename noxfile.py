@@ -36,3 +36,19 @@ def tests(session: nox.Session) -> None:
     """Run the project's own test suite (reference, fixtures, runner, CLI) on the newest transformers."""
     install_project(session, *LATEST, "test")
     session.run("pytest", *session.posargs)
+
+
+#: Compatible (transformers, tokenizers) pairs: the 4.x and 5.x lines pin different tokenizers versions.
+MATRIX = [
+    nox.param("4.51.3", "0.21.4", id="tf4.51", tags=["tf4"]),
+    nox.param("4.57.6", "0.22.2", id="tf4.57", tags=["tf4"]),
+    nox.param(*LATEST, id="tf5.23", tags=["tf5", "latest"]),
+]
+
+
+@nox.session(python=PYTHON, tags=["conformance"])
+@nox.parametrize(("transformers", "tokenizers"), MATRIX)
+def conformance(session: nox.Session, transformers: str, tokenizers: str) -> None:
+    """Check the reference against transformers and the independent oracle on every bundled template."""
+    install_project(session, transformers, tokenizers, "test")
+    session.run("pytest", "tests/test_reference.py", "tests/test_oracle.py", *session.posargs)
