@@ -16,6 +16,7 @@ It is slow (quadratic in turns) and only meant for tests; the reference must agr
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,8 @@ def oracle_turns(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[
                  declared: Mapping[str, Any]) -> list[OracleTurn]:
     """Assistant turn boundaries found with sentinel diffs and the declared per-family strings."""
     text = render(tokenizer, chat_template, messages, tools, template_kwargs)
+    if (template_kwargs or {}).get("enable_thinking") is False:
+        declared = {**declared, **declared.get("when_thinking_off", {})}
     header, suffix = declared["header"], declared["gen_prompt_suffix"]
     ends, sep, prompt_ends = declared["end_of_turn"], declared["separator"], declared.get("prompt_end", [])
     turns: list[OracleTurn] = []
@@ -98,9 +101,12 @@ def oracle_turns(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[
     for i, message in enumerate(messages):
         if message.get("role") != "assistant":
             for piece in _texts(message.get("content")):
-                pos = text.find(piece, cursor)
-                if pos >= 0:
-                    cursor = pos + len(piece)
+                # Templates print tool output verbatim or as a JSON string (gpt-oss): look for both.
+                for form in (piece, json.dumps(piece, ensure_ascii=False)[1:-1]):
+                    pos = text.find(form, cursor)
+                    if pos >= 0:
+                        cursor = pos + len(form)
+                        break
             continue
         probe = [copy.deepcopy(dict(m)) for m in messages]
         probe[i]["content"] = f"\u27e6oracle sentinel {i}\u27e7"

@@ -19,6 +19,7 @@ alone, searched forward from the previous message.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -64,14 +65,36 @@ class Segmenter:
                 seen.add(span.field)
                 self.by_message[fields[span.field].message].append(span)
 
-    # -- locating assistant turns -------------------------------------------------------------------------
-    def _prev_bound(self, i: int, floor: int) -> int:
-        ends = [s.end for m, lst in self.by_message.items() if m < i for s in lst]
-        return max([floor, *ends])
+        # Field spans in text order: the bounds below look only at the fields nearest a position, and only
+        # at fields positioned on the right side of it (a template may move a message, e.g. a late system
+        # message rendered first), so each lookup is a short scan from a bisection.
+        self.ordered = sorted((s.start, s.end, fields[s.field].message) for s in spans if s.field in seen)
+        self.ordered_starts = [o[0] for o in self.ordered]
 
-    def _next_bound(self, i: int) -> int:
-        starts = [s.start for m, lst in self.by_message.items() if m > i for s in lst]
-        return min([len(self.text), *starts])
+    # -- locating assistant turns -------------------------------------------------------------------------
+    def _prev_bound(self, i: int, floor: int, before: int | None) -> int:
+        """End of the last field of an earlier message that lies before ``before`` (and after ``floor``)."""
+        k = bisect_left(self.ordered_starts, len(self.text) if before is None else before)
+        best = floor
+        while k > 0:
+            k -= 1
+            start, end, m = self.ordered[k]
+            if end <= floor:
+                break
+            if m < i and (before is None or end <= before):
+                best = max(best, end)
+                break
+        return best
+
+    def _next_bound(self, i: int, after: int) -> int:
+        """Start of the first field of a later message that lies at or after ``after``."""
+        k = bisect_left(self.ordered_starts, after)
+        while k < len(self.ordered):
+            start, _, m = self.ordered[k]
+            if m > i:
+                return start
+            k += 1
+        return len(self.text)
 
     def _end_of_turn(self, start: int, stop: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """Earliest learned end-of-turn string in ``text[start:stop]`` and the separator after it."""
@@ -91,8 +114,8 @@ class Segmenter:
     def _turn(self, i: int, floor: int, last_user: int) -> S.AssistantTurn | None:
         st = self.structure
         own = sorted(self.by_message.get(i, []), key=lambda s: s.start)
-        lo = self._prev_bound(i, floor)
-        hi = self._next_bound(i)
+        lo = self._prev_bound(i, floor, own[0].start if own else None)
+        hi = self._next_bound(i, max(s.end for s in own) if own else lo)
         if own:
             first, last = own[0].start, max(s.end for s in own)
             h = self.text.rfind(st.header, lo, first) if st.header else -1
@@ -113,13 +136,23 @@ class Segmenter:
             body_start = p + len(st.pre_assistant)
             header = suffix = (body_start, body_start)
         elif first is not None:
-            if st.header:
-                self.warnings.append(f"$.messages[{i}]: no assistant header before its text; body starts at its text")
             body_start = first
-            header = suffix = (first, first)
+            lead = st.tool_call_lead
+            if lead and self.fields[own[0].field].part == S.TOOL_CALL and self.text.startswith(lead, first - len(lead)) \
+                    and first - len(lead) >= lo:
+                body_start = first - len(lead)
+            elif st.header:
+                self.warnings.append(f"$.messages[{i}]: no assistant header before its text; body starts at its text")
+            header = suffix = (body_start, body_start)
         elif not st.header:
-            body_start = lo
-            header = suffix = (lo, lo)
+            p = self.text.find(st.pre_assistant, lo, hi) if st.pre_assistant else -1
+            body_start = p + len(st.pre_assistant) if p >= 0 else lo
+            header = suffix = (body_start, body_start)
+        elif st.end_only_in_assistant_turns and self._end_of_turn(lo, hi)[0][1] > lo:
+            # Nothing but the end-of-turn was rendered (empty content, calls dropped by the template).
+            body_start = self._end_of_turn(lo, hi)[0][0]
+            header = suffix = (body_start, body_start)
+            self.warnings.append(f"$.messages[{i}]: only the end-of-turn of this assistant turn was rendered")
         else:
             self.warnings.append(f"$.messages[{i}]: assistant turn not found in the render (nothing rendered)")
             return None

@@ -28,6 +28,7 @@ PROBE_USER = "Probe question one."
 PROBE_USER_2 = "Probe question two."
 PROBE_ANSWER = "Probe answer one."
 PROBE_ANSWER_2 = "Probe answer two."
+PROBE_RESULT = "Probe result one."
 PROBE_TOOL = {"type": "function", "function": {"name": "probe_lookup", "description": "Look something up.",
               "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
 PROBE_CALL = {"id": "call00001", "type": "function", "function": {"name": "probe_lookup", "arguments": {"query": "probe value"}}}
@@ -43,6 +44,13 @@ class TemplateStructure:
     #: Template text between a user's text and a historical assistant's text (used when ``header`` is empty,
     #: as in Mistral's ``[/INST]``: the assistant body starts after it).
     pre_assistant: str = ""
+    #: Template text a tool-call-only turn writes before its first call (Mistral ``[TOOL_CALLS][{"name": "``):
+    #: where no header or ``pre_assistant`` marks the turn (after tool results), the body starts this far back.
+    tool_call_lead: str = ""
+    #: True when no user or tool message's frame contains an end-of-turn string, so one found in template text
+    #: after them belongs to an assistant turn even when that turn rendered nothing else (DeepSeek V3 writes
+    #: only ``<｜end▁of▁sentence｜>`` for an empty assistant turn after tool output).
+    end_only_in_assistant_turns: bool = False
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -52,6 +60,8 @@ class TemplateStructure:
             "gen_prompt_suffix": self.gen_prompt_suffix,
             "end_markers": [list(pair) for pair in self.end_markers],
             "pre_assistant": self.pre_assistant,
+            "tool_call_lead": self.tool_call_lead,
+            "end_only_in_assistant_turns": self.end_only_in_assistant_turns,
             "notes": list(self.notes),
         }
 
@@ -152,18 +162,53 @@ def _learn(tokenizer: Any, template: str, kwargs: dict) -> TemplateStructure:
     if hist_end and hist_end[0] not in {e for e, _ in ends}:
         sep = last_end[1] if last_end and last_end[0] == hist_end[0] else ""
         ends.append((hist_end[0], sep))
+    lead = ""
+    frames = [pre_assistant] if 1 in by_message else []
     try:
         tool_convo = [{"role": "user", "content": PROBE_USER},
                       {"role": "assistant", "content": "", "tool_calls": [PROBE_CALL]}]
-        tool_tail, _, _ = _tail_after_last_field(tokenizer, template, tool_convo, [PROBE_TOOL], kwargs)
+        tool_tail, tool_text, tool_spans = _tail_after_last_field(tokenizer, template, tool_convo, [PROBE_TOOL], kwargs)
         tool_end = _split_end(tokenizer, tool_tail, "last")
         if tool_end and tool_end[0] not in {e for e, _ in ends}:
             ends.append(tool_end)
+        lead = _tool_call_lead(tool_text, tool_spans, markers.mark(tool_convo)[1], header, suffix, pre_assistant)
+        frames.extend(_tool_frames(tokenizer, template, kwargs))
     except LossmaskError as exc:
         notes.append(f"template refuses a tool-call probe ({exc}); tool-call end-of-turn not learned")
     if not ends:
         notes.append("no special token ends an assistant turn: end-of-turn is empty")
-    return TemplateStructure(gen, header, suffix, tuple(ends), pre_assistant, tuple(notes))
+    only_assistant = bool(ends) and bool(frames) and not any(e in f for e, _ in ends for f in frames)
+    return TemplateStructure(gen, header, suffix, tuple(ends), pre_assistant, lead, only_assistant, tuple(notes))
+
+
+def _tool_call_lead(text: str, spans: list, fields: list, header: str, suffix: str, pre_assistant: str) -> str:
+    """Template text between the start of a tool-call-only assistant body and its first call field."""
+    user_end = max((s.end for s in spans if fields[s.field].message == 0), default=None)
+    first = min((s.start for s in spans if fields[s.field].message == 1), default=None)
+    if user_end is None or first is None:
+        return ""
+    glue = text[user_end:first]
+    if header and header in glue:
+        start = glue.rfind(header) + len(header)
+        return glue[start + len(suffix):] if glue.startswith(suffix, start) else glue[start:]
+    if pre_assistant and glue.startswith(pre_assistant):
+        return glue[len(pre_assistant):]
+    return ""
+
+
+def _tool_frames(tokenizer: Any, template: str, kwargs: dict) -> list[str]:
+    """Template text between a tool result's text and the next assistant text (the tool message's frame)."""
+    convo = [{"role": "user", "content": PROBE_USER},
+             {"role": "assistant", "content": "", "tool_calls": [PROBE_CALL]},
+             {"role": "tool", "tool_call_id": PROBE_CALL["id"], "content": PROBE_RESULT},
+             {"role": "assistant", "content": PROBE_ANSWER}]
+    text, spans = _marked_render(tokenizer, template, convo, [PROBE_TOOL], kwargs)
+    fields = markers.mark(convo)[1]
+    tool_end = max((s.end for s in spans if fields[s.field].message == 2), default=None)
+    answer = min((s.start for s in spans if fields[s.field].message == 3), default=None)
+    if tool_end is None or answer is None or answer < tool_end:
+        return []
+    return [text[tool_end:answer]]
 
 
 def _historical_header(tokenizer: Any, glue: str, gen: str) -> str:
