@@ -1,0 +1,182 @@
+"""Analyse one chunk of records: decode, validate, segment with the reference, compare a generator; count.
+
+``analyse_chunk(config, records) -> Tally`` is the one function every engine runs (in-process, in a process
+pool, or as a Ray task), so every engine gives the same numbers. Per-process state (the tokenizer, the literal
+scanner, the generator) is built once per worker from the picklable :class:`AuditConfig`. Nothing a sample
+does can stop the chunk: every failure is a counted error or finding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference import PROFILES, get_profile, segment
+from reference.conversation import validate_messages
+from reference.errors import ConversationError, SegmentationError, TemplateRefusal
+
+from . import findings as F
+from . import tally as T
+from .readers import BadBytes, Record
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Everything a worker needs to rebuild its state; hashable so workers cache state per config."""
+
+    tokenizer: str
+    variant: str | None = None
+    template_file: str | None = None
+    profile: str = "canonical"
+    template_kwargs: tuple[tuple[str, Any], ...] = ()
+    generator: str | None = None
+    examples_per_kind: int = 5
+    keep_samples: bool = False
+
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.template_kwargs)
+
+
+@dataclass
+class WorkerState:
+    loaded: Any
+    scanner: F.LiteralScanner
+    generator: Any = None
+    profiles: dict[str, Any] = field(default_factory=dict)
+
+
+_STATE: dict[AuditConfig, WorkerState] = {}
+
+
+def load_generator(spec: str) -> Any:
+    """Resolve ``--generator`` through the runner's resolver (``conformance.generators.load``)."""
+    try:
+        from conformance.generators import load
+    except ImportError as exc:
+        from ..errors import UsageError
+
+        raise UsageError(f"--generator {spec}: the generator resolver (conformance.generators) is not available "
+                         f"in this installation ({exc})") from None
+    return load(spec)
+
+
+def state_for(config: AuditConfig) -> WorkerState:
+    state = _STATE.get(config)
+    if state is None:
+        from .. import assets
+
+        loaded = assets.load(config.tokenizer, variant=config.variant, template_file=config.template_file)
+        get_profile(config.profile)  # unknown profile: one clear error before any sample
+        generator = load_generator(config.generator) if config.generator else None
+        state = WorkerState(loaded, F.LiteralScanner(F.special_tokens(loaded.tokenizer)), generator,
+                            dict(PROFILES))
+        _STATE[config] = state
+    return state
+
+
+def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
+    """``(messages, tools)``, or ``(error kind, message)`` strings when the record is not a conversation."""
+    data = record.payload
+    if isinstance(data, BadBytes):
+        return T.INVALID_LINE, data.reason
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            return T.INVALID_LINE, f"not valid JSON ({exc.msg})"
+    if isinstance(data, list):
+        return data, None
+    if isinstance(data, Mapping) and "messages" in data:
+        messages, tools = data["messages"], data.get("tools")
+        try:  # columnar formats often store nested fields as JSON strings
+            messages = json.loads(messages) if isinstance(messages, str) else messages
+            tools = json.loads(tools) if isinstance(tools, str) else tools
+        except json.JSONDecodeError as exc:
+            return T.INVALID_RECORD, f"$.messages/$.tools: a JSON-string column is not valid JSON ({exc.msg})"
+        return messages, tools
+    what = "an object without 'messages'" if isinstance(data, Mapping) else type(data).__name__
+    return T.INVALID_RECORD, f"$: expected a list of messages or an object with 'messages', got {what}"
+
+
+def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> None:
+    out.samples += 1
+    index, line, payload = record.index, record.line, record.payload
+    decoded = decode(record)
+    if isinstance(decoded[0], str):
+        out.error(decoded[0], decoded[1], index, line, payload)
+        return
+    messages, tools = decoded
+    try:
+        validate_messages(messages, tools)
+    except ConversationError as exc:
+        out.error(T.INVALID_CONVERSATION, str(exc), index, line, payload)
+        return
+    literal = F.literal_in_non_assistant_text(messages, state.scanner)
+    if literal:
+        out.finding(F.LITERAL_IN_TEXT, index, line, literal, payload)
+    empty = F.empty_assistant_turn(messages)
+    if empty:
+        out.finding(F.EMPTY_ASSISTANT, index, line, empty, payload)
+    loaded = state.loaded
+    try:
+        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, config.kwargs(), validate=False)
+    except TemplateRefusal as exc:
+        out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
+        return
+    except SegmentationError as exc:
+        out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)
+        return
+    out.rendered += 1
+    out.tokens += len(seg.input_ids)
+    masks = {}
+    for name, policy in state.profiles.items():
+        masks[name] = seg.mask(policy)
+        out.supervised[name] += sum(masks[name].loss_mask)
+    primary = masks[config.profile]
+    if primary.straddles:
+        t = primary.straddles[0]
+        out.finding(F.STRADDLE, index, line, f"token {t} {seg.text[slice(*seg.offsets[t])]!r} straddles "
+                    f"{seg.token_parts()[t]}", payload)
+    if not any(primary.loss_mask):
+        out.finding(F.NO_SUPERVISED, index, line, f"no token supervised under {config.profile}", payload)
+    if seg.warnings:
+        out.finding(F.SEGMENTATION_WARNING, index, line, seg.warnings[0], payload)
+    if state.generator is not None:
+        compare_generator(state, config, seg, masks, messages, tools, record, out)
+
+
+def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: dict, messages: list,
+                      tools: list | None, record: Record, out: T.Tally) -> None:
+    gen = state.generator
+    index, line, payload = record.index, record.line, record.payload
+    try:
+        ids, mask = gen(state.loaded.tokenizer, messages, tools, config.kwargs())
+    except NotImplementedError as exc:
+        out.finding(F.GENERATOR_UNSUPPORTED, index, line, str(exc) or "declared unsupported", payload)
+        return
+    except Exception as exc:  # a misbehaving generator is a finding, never an audit crash
+        out.finding(F.GENERATOR_ERROR, index, line, f"{type(exc).__name__}: {exc}", payload)
+        return
+    ids, mask = list(ids), list(mask)
+    if ids != seg.input_ids:
+        at = next((i for i, (a, b) in enumerate(zip(ids, seg.input_ids)) if a != b), min(len(ids), len(seg.input_ids)))
+        out.finding(F.GENERATOR_DIVERGENCE, index, line, f"first differing token {at} "
+                    f"(generator {len(ids)} tokens, reference {len(seg.input_ids)})", payload)
+        return
+    claimed = getattr(gen, "profile", None)
+    claimed = claimed if claimed in masks else config.profile
+    reference = masks[claimed]
+    if mask != reference.loss_mask:
+        diff = [i for i, (a, b) in enumerate(zip(mask, reference.loss_mask)) if a != b]
+        out.finding(F.GENERATOR_MISMATCH, index, line, f"{len(diff)} tokens differ from {claimed} "
+                    f"(first {diff[0] if diff else len(mask)})", payload)
+
+
+def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
+    state = state_for(config)
+    out = T.Tally(config.examples_per_kind, config.keep_samples)
+    for record in records:
+        analyse_record(state, config, record, out)
+    return out

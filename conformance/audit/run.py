@@ -1,0 +1,107 @@
+"""Run an audit end to end: source → engine → report dict (and, on request, example samples on disk).
+
+Why a function apart from the CLI: the benchmark and the tests call the same path the command line does, so
+the numbers they report are the numbers users get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from . import engines
+from .analyse import AuditConfig, state_for
+from .progress import AuditProgress
+from .readers import Source
+from .tally import Tally
+
+ENGINES = ("local", "ray")
+
+
+def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "local", workers: int = 1,
+          limit: int | None = None, chunk_size: int = engines.DEFAULT_CHUNK, show_progress: bool = False,
+          ray_address: str | None = None) -> tuple[dict[str, Any], Tally]:
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if workers < 1 or chunk_size < 1 or (limit is not None and limit < 0):
+        raise UsageError("--workers and --chunk-size must be at least 1, --limit at least 0")
+    source = Source(data)
+    state = state_for(config)  # a bad tokenizer/profile/generator fails here, once, before any worker starts
+    records = source.records(limit)
+    bar = AuditProgress(source, limit) if show_progress else None
+    start = time.perf_counter()
+    with bar or nullcontext():
+        update = bar.update if bar else None
+        if engine == "ray":
+            from .ray_engine import run_ray
+
+            tally = run_ray(config, records, workers, chunk_size, update, ray_address)
+        else:
+            tally = engines.run_local(config, records, workers, chunk_size, update)
+    elapsed = time.perf_counter() - start
+    loaded = state.loaded
+    report = {
+        "data": str(data),
+        "format": source.kind,
+        "tokenizer": {"family": loaded.family, "variant": loaded.variant, "source": loaded.source,
+                      "rebuilt_tokenizer": loaded.rebuilt},
+        "profile": config.profile,
+        "template_kwargs": config.kwargs(),
+        "generator": generator_info(state.generator, config.generator),
+        "engine": engine,
+        "workers": workers,
+        **tally.counts(),
+        "elapsed_seconds": round(elapsed, 3),
+        "conversations_per_second": round(tally.samples / elapsed, 1) if elapsed > 0 else None,
+    }
+    return report, tally
+
+
+def generator_info(gen: Any, spec: str | None) -> dict[str, Any] | None:
+    if gen is None:
+        return None
+    return {"spec": spec, "name": getattr(gen, "name", spec), "version": getattr(gen, "version", None),
+            "profile": getattr(gen, "profile", None), "encoding": getattr(gen, "encoding", None)}
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_examples(directory: str | os.PathLike[str], tally: Tally) -> list[Path]:
+    """One JSONL file per finding / error reason kind: the full example samples, smallest indices first."""
+    out: list[Path] = []
+    by_file: dict[str, list[str]] = {}
+    for name, items in sorted(tally.examples.items()):
+        stem = name.split(":", 1)[0]  # error reasons share their kind's file
+        for index, line, detail in items:
+            payload = tally.payloads.get(index)
+            if isinstance(payload, str):  # a raw JSONL line: keep it parsed when it parses
+                try:
+                    payload = json.loads(payload)
+                except json.JSONDecodeError:
+                    pass
+            elif payload is not None and not isinstance(payload, (dict, list)):
+                payload = repr(payload)
+            row = {"index": index, "line": line, "problem": name, "detail": detail, "sample": payload}
+            by_file.setdefault(stem, []).append(json.dumps(row, ensure_ascii=False, default=repr))
+    for stem, rows in by_file.items():
+        path = Path(directory) / f"{stem}.jsonl"
+        write_atomic(path, "\n".join(rows) + "\n")
+        out.append(path)
+    return out

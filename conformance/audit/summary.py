@@ -1,0 +1,58 @@
+"""The terminal summary of an audit: the numbers of the JSON report, readable in ten seconds.
+
+Why this shape: one headline (how many samples, how many unusable, how fast), the token budget per profile,
+then errors and findings sorted by count, each with a few sample indices (and line numbers) to look at.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}%" if d else "-"
+
+
+def _where(ex: dict[str, Any]) -> str:
+    return f"#{ex['index']}" + (f" (line {ex['line']})" if ex.get("line") else "")
+
+
+def print_summary(report: dict[str, Any], console: Console | None = None, examples_dir: str | None = None) -> None:
+    console = console or Console()
+    tok = report["tokenizer"]
+    label = tok["family"] if tok["variant"] == "default" else f"{tok['family']}/{tok['variant']}"
+    samples, errors = report["samples"], report["errors"]
+    gen = report.get("generator")
+    console.print(f"[bold]lossmask audit[/] {report['data']} ({report['format']}) · {label}"
+                  + (" [yellow](rebuilt tokenizer)[/]" if tok["rebuilt_tokenizer"] else "")
+                  + f" · profile {report['profile']}" + (f" · generator {gen['name']}" if gen else ""))
+    rate = report.get("conversations_per_second")
+    console.print(f"{samples:,} samples · {report['rendered']:,} rendered · "
+                  f"[{'red' if errors['total'] else 'green'}]{errors['total']:,} rejected "
+                  f"({_pct(errors['total'], samples)})[/] · {rate or 0:,.0f} conversations/s "
+                  f"({report['engine']}, {report['workers']} worker{'s' if report['workers'] != 1 else ''}, "
+                  f"{report['elapsed_seconds']:.1f} s)")
+    tokens = report["tokens"]
+    sup = " · ".join(f"{name} {n:,} ({_pct(n, tokens['all'])})" for name, n in tokens["supervised"].items())
+    console.print(f"tokens {tokens['all']:,}; supervised: {sup}")
+    examples = report["examples"]
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("problem", no_wrap=True, overflow="ellipsis", max_width=72)
+    table.add_column("samples", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("examples", no_wrap=True, overflow="ellipsis")
+    for reason, n in errors["by_reason"].items():
+        ex = examples.get(reason, [])
+        table.add_row(f"[red]error[/] {reason}", f"{n:,}", _pct(n, samples), ", ".join(map(_where, ex[:3])))
+    for name, n in sorted(report["findings"].items(), key=lambda kv: -kv[1]):
+        ex = examples.get(name, [])
+        table.add_row(f"[yellow]finding[/] {name}", f"{n:,}", _pct(n, samples), ", ".join(map(_where, ex[:3])))
+    if table.row_count:
+        console.print(table)
+    else:
+        console.print("[green]no errors and no findings[/]")
+    if examples_dir:
+        console.print(f"example samples written to {examples_dir}/")

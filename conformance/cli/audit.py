@@ -1,0 +1,69 @@
+"""``lossmask audit DATA``: scan a whole SFT dataset with the reference (and optionally a generator).
+
+Counts what the template refuses, what validation rejects (by reason), what the data does that fools mask
+generators (template literals in user/tool text, empty assistant turns, straddling tokens, samples with nothing
+supervised) and, with ``--generator``, where a generator disagrees with the reference. Exit code 0 when the
+audit ran (its findings are information, not failures), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ..audit.analyse import AuditConfig
+from ..audit.engines import DEFAULT_CHUNK
+from ..audit.run import ENGINES, audit, write_atomic, write_examples
+from ..audit.summary import print_summary
+from ..errors import UsageError
+from ..inputs import parse_template_kwargs
+from .mask import add_tokenizer_args
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="audit a dataset (JSONL, parquet, datasets dir) with the reference mask")
+    p.add_argument("data", metavar="DATA", help="JSONL file (.gz ok), parquet file/directory, or `datasets` directory")
+    add_tokenizer_args(p)
+    p.add_argument("--profile", default="canonical", help="profile for findings (default: canonical); supervised "
+                   "token totals are reported for every profile")
+    p.add_argument("--template-kwargs", metavar="JSON", help='e.g. \'{"enable_thinking": false}\'')
+    p.add_argument("--generator", metavar="SPEC", help="also run this generator on every sample and compare "
+                   "(reference | entry point | module:function | path.py:function | jsonl:COMMAND)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="worker processes (default: the CPU count)")
+    p.add_argument("--engine", choices=ENGINES, default="local", help="local process pool or Ray (default: local)")
+    p.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: $RAY_ADDRESS, else local)")
+    p.add_argument("--limit", type=int, metavar="N", help="audit only the first N samples")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=f"samples per task (default {DEFAULT_CHUNK})")
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON ('-' for stdout, no summary)")
+    p.add_argument("--examples-out", metavar="DIR", help="write the example samples of each problem as JSONL files")
+    p.add_argument("--examples", type=int, default=5, metavar="N", help="example samples kept per problem (5)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    if args.examples < 0:
+        raise UsageError("--examples must be at least 0")
+    config = AuditConfig(
+        tokenizer=args.family or args.tokenizer, variant=args.variant, template_file=args.template,
+        profile=args.profile, template_kwargs=tuple(sorted(parse_template_kwargs(args.template_kwargs).items())),
+        generator=args.generator, examples_per_kind=args.examples, keep_samples=bool(args.examples_out),
+    )
+    to_stdout = args.json == "-"
+    show = not args.no_progress and not to_stdout and sys.stderr.isatty()
+    report, tally = audit(args.data, config, engine=args.engine, workers=args.workers, limit=args.limit,
+                          chunk_size=args.chunk_size, show_progress=show, ray_address=args.ray_address)
+    if args.examples_out:
+        write_examples(args.examples_out, tally)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    if to_stdout:
+        print(text)
+        return 0
+    if args.json:
+        write_atomic(args.json, text + "\n")
+    print_summary(report, examples_dir=args.examples_out)
+    return 0
