@@ -16,8 +16,13 @@ def _pct(n: int, d: int) -> str:
     return f"{100 * n / d:.1f}%" if d else "-"
 
 
-def _where(ex: dict[str, Any]) -> str:
-    return f"#{ex['index']}" + (f" (line {ex['line']})" if ex.get("line") else "")
+def _where(items: list[dict[str, Any]]) -> str:
+    """Where to look: line numbers for JSONL, sample (row) indices otherwise."""
+    if not items:
+        return ""
+    if items[0].get("line"):
+        return "line " + ", ".join(str(ex["line"]) for ex in items)
+    return "row " + ", ".join(str(ex["index"]) for ex in items)
 
 
 def print_summary(report: dict[str, Any], console: Console | None = None, examples_dir: str | None = None) -> None:
@@ -40,16 +45,16 @@ def print_summary(report: dict[str, Any], console: Console | None = None, exampl
     console.print(f"tokens {tokens['all']:,}; supervised: {sup}")
     examples = report["examples"]
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("problem", no_wrap=True, overflow="ellipsis", max_width=72)
-    table.add_column("samples", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("examples", no_wrap=True, overflow="ellipsis")
+    table.add_column("samples", justify="right", no_wrap=True, min_width=7)
+    table.add_column("share", justify="right", no_wrap=True, min_width=6)
+    table.add_column("problem", no_wrap=True, overflow="ellipsis", max_width=50)
+    table.add_column("e.g.", no_wrap=True, overflow="ellipsis", max_width=20)
     for reason, n in errors["by_reason"].items():
         ex = examples.get(reason, [])
-        table.add_row(f"[red]error[/] {reason}", f"{n:,}", _pct(n, samples), ", ".join(map(_where, ex[:3])))
+        table.add_row(f"{n:,}", _pct(n, samples), f"[red]error[/] {reason}", _where(ex[:3]))
     for name, n in sorted(report["findings"].items(), key=lambda kv: -kv[1]):
         ex = examples.get(name, [])
-        table.add_row(f"[yellow]finding[/] {name}", f"{n:,}", _pct(n, samples), ", ".join(map(_where, ex[:3])))
+        table.add_row(f"{n:,}", _pct(n, samples), f"[yellow]finding[/] {name}", _where(ex[:3]))
     if table.row_count:
         console.print(table)
     else:
