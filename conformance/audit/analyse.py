@@ -17,6 +17,8 @@ from reference import PROFILES, get_profile, segment
 from reference.conversation import validate_messages
 from reference.errors import ConversationError, SegmentationError, TemplateRefusal
 
+from ..errors import UsageError
+from ..generators import InvalidOutput, Unsupported
 from . import findings as F
 from . import tally as T
 from .readers import BadBytes, Record
@@ -51,15 +53,14 @@ _STATE: dict[AuditConfig, WorkerState] = {}
 
 
 def load_generator(spec: str) -> Any:
-    """Resolve ``--generator`` through the runner's resolver (``conformance.generators.load``)."""
-    try:
-        from conformance.generators import load
-    except ImportError as exc:
-        from ..errors import UsageError
+    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process."""
+    from ..generators import load
 
-        raise UsageError(f"--generator {spec}: the generator resolver (conformance.generators) is not available "
-                         f"in this installation ({exc})") from None
-    return load(spec)
+    gen = load(spec)
+    if getattr(gen, "fn", True) is None:
+        raise UsageError(f"--generator {spec}: subprocess (jsonl:) generators are not supported by `lossmask "
+                         "audit` yet; use a module:function, file.py:function or entry-point generator")
+    return gen
 
 
 def state_for(config: AuditConfig) -> WorkerState:
@@ -153,8 +154,11 @@ def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: 
     index, line, payload = record.index, record.line, record.payload
     try:
         ids, mask = gen(state.loaded.tokenizer, messages, tools, config.kwargs())
-    except NotImplementedError as exc:
+    except (Unsupported, NotImplementedError) as exc:
         out.finding(F.GENERATOR_UNSUPPORTED, index, line, str(exc) or "declared unsupported", payload)
+        return
+    except InvalidOutput as exc:
+        out.finding(F.GENERATOR_INVALID_OUTPUT, index, line, str(exc), payload)
         return
     except Exception as exc:  # a misbehaving generator is a finding, never an audit crash
         out.finding(F.GENERATOR_ERROR, index, line, f"{type(exc).__name__}: {exc}", payload)

@@ -21,6 +21,7 @@ GENERATOR_DIVERGENCE = "generator-token-divergence"
 GENERATOR_MISMATCH = "generator-mask-mismatch"
 GENERATOR_ERROR = "generator-error"
 GENERATOR_UNSUPPORTED = "generator-unsupported"
+GENERATOR_INVALID_OUTPUT = "generator-invalid-output"
 
 
 def special_tokens(tokenizer: Any) -> list[str]:
