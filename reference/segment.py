@@ -57,7 +57,7 @@ class Segmenter:
         self.structure = structure
         self.warnings: list[str] = []
         # A field rendered twice (gpt-oss repeats a call's name in the tool turn) places its turn by its first
-        # occurrence; later occurrences are labelled as the field's text but never extend the turn.
+        # occurrence; later occurrences are template text of another message (labelled ``other``).
         self.by_message: dict[int, list[FieldSpan]] = defaultdict(list)
         seen: set[int] = set()
         for span in spans:
@@ -179,9 +179,12 @@ class Segmenter:
 
     def _label(self, turns: list[S.AssistantTurn]) -> list[S.Segment]:
         out: list[S.Segment] = []
+        first_occurrences = {id(s) for lst in self.by_message.values() for s in lst}
         for span in self.spans:
             f = self.fields[span.field]
-            if span.end > span.start:
+            # A repeated occurrence (gpt-oss prints the call name again in the tool message's header) is
+            # template text of another message, not the field: it stays ``other``.
+            if span.end > span.start and id(span) in first_occurrences:
                 out.append(S.Segment(span.start, span.end, f.part, f.message, "field"))
         for turn in turns:
             i = turn.message
