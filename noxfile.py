@@ -52,3 +52,10 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     """Check the reference against transformers and the independent oracle on every bundled template."""
     install_project(session, transformers, tokenizers, "test")
     session.run("pytest", "tests/test_reference.py", "tests/test_oracle.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def regenerate(session: nox.Session) -> None:
+    """Rewrite fixtures/golden from the reference (pass --check to only report drift)."""
+    install_project(session, *LATEST)
+    session.run("lossmask", "regenerate", *session.posargs)

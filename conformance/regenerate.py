@@ -1,0 +1,112 @@
+"""Regenerate the golden data from the reference, or check that the committed goldens still match it.
+
+Each golden is compared with what the reference produces now (ignoring the environment record); only changed
+files are rewritten, atomically, JSON and token table together. Goldens whose (family, variant, case) no longer
+exists are removed. A case the reference cannot segment is reported with its family and path and the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reference.errors import LossmaskError
+
+from . import golden as G
+from .cases import Case, load_cases
+
+
+@dataclass
+class Change:
+    family: str
+    variant: str
+    case: str
+    kind: str  # added | changed | removed | error
+    detail: str = ""
+
+    @property
+    def path(self) -> Path:
+        return G.golden_path(self.family, self.variant, self.case)
+
+
+@dataclass
+class Summary:
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+
+    def by_kind(self, kind: str) -> list[Change]:
+        return [c for c in self.changes if c.kind == kind]
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.changes)
+
+
+def describe(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Which keys changed, and for masks which profiles and how many tokens: one line for the summary."""
+    parts = []
+    for key in new:
+        if key in G.VOLATILE or old.get(key) == new[key]:
+            continue
+        if key == "masks" and isinstance(old.get(key), dict) and len(old.get("input_ids", [])) == len(new.get("input_ids", [])):
+            for prof, mask in new["masks"].items():
+                before = old["masks"].get(prof)
+                if before != mask:
+                    flips = sum(a != b for a, b in zip(before or [], mask)) if before else len(mask)
+                    parts.append(f"masks.{prof} ({flips} token{'s' * (flips != 1)})")
+        elif isinstance(new[key], list) and isinstance(old.get(key), list):
+            parts.append(f"{key} ({len(old[key])}→{len(new[key])} items)")
+        else:
+            parts.append(key)
+    return ", ".join(parts) or "format"
+
+
+def run(check: bool, families: list[str] | None = None, case_ids: list[str] | None = None,
+        progress: Callable[[str], None] | None = None) -> Summary:
+    cases: list[Case] = load_cases(ids=case_ids)
+    summary = Summary()
+    expected = set()
+    for loaded in G.iter_loaded(families):
+        if progress:
+            progress(loaded.label)
+        for case in cases:
+            if not case.applies_to(loaded.family):
+                continue
+            key = (loaded.family, loaded.variant, case.id)
+            expected.add(key)
+            try:
+                new = G.build_golden(loaded, case)
+            except LossmaskError as exc:
+                summary.changes.append(Change(*key, "error", f"{case.path}: {type(exc).__name__}: {exc}"))
+                continue
+            path = G.golden_path(*key)
+            old = _read(path)
+            if old is None:
+                change = Change(*key, "added")
+            elif G.comparable(old) != G.comparable(new) or not G.golden_path(*key, ".tokens.txt").is_file():
+                change = Change(*key, "changed", describe(old, new))
+            else:
+                summary.unchanged += 1
+                continue
+            summary.changes.append(change)
+            if not check:
+                G.write_atomic(path, G.dumps(new))
+                G.write_atomic(G.golden_path(*key, ".tokens.txt"), G.token_table(new))
+    if not case_ids:
+        for key in G.iter_golden_keys():
+            if key not in expected and (not families or key[0] in families):
+                summary.changes.append(Change(*key, "removed"))
+                if not check:
+                    G.golden_path(*key).unlink(missing_ok=True)
+                    G.golden_path(*key, ".tokens.txt").unlink(missing_ok=True)
+    return summary
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None

@@ -1,0 +1,27 @@
+"""The reference's output as a readable token table per golden: `pytest --snapshot-update` or
+`lossmask regenerate` rewrites them; a changed token fails with a one-line diff naming index, id and piece."""
+
+import pytest
+
+from conformance import golden as G
+from conformance.cases import load_cases
+from tests.golden_snapshots import GoldenTableExtension
+
+CASES = {c.id: c for c in load_cases()}
+KEYS = G.expected_keys(list(CASES.values()))
+FAMILIES = sorted({(f, v) for f, v, _ in KEYS})
+
+
+@pytest.mark.parametrize("family,variant", FAMILIES, ids=[f"{f}/{v}" for f, v in FAMILIES])
+def test_token_tables(family, variant, snapshot):
+    from conformance import assets
+
+    loaded = assets.load_bundled(family, variant)
+    checked = 0
+    for f, v, case_id in KEYS:
+        if (f, v) != (family, variant):
+            continue
+        table = G.token_table(G.build_golden(loaded, CASES[case_id]))
+        assert table == snapshot(extension_class=GoldenTableExtension, name=f"{f}/{v}/{case_id}")
+        checked += 1
+    assert checked == len([k for k in KEYS if k[:2] == (family, variant)]) > 0
