@@ -9,7 +9,7 @@ Optional attributes on the function declare more (see :mod:`.normalise`): ``loss
 ``lossmask_version``. Raising ``NotImplementedError`` declines a case (verdict ``unsupported``).
 """
 
-from .normalise import ENCODINGS, InvalidOutput, Unsupported, normalise
+from .normalise import ENCODINGS, InvalidOutput, LengthMismatch, Unsupported, normalise
 from .resolve import Generator, load
 
-__all__ = ["ENCODINGS", "Generator", "InvalidOutput", "Unsupported", "load", "normalise"]
+__all__ = ["ENCODINGS", "Generator", "InvalidOutput", "LengthMismatch", "Unsupported", "load", "normalise"]

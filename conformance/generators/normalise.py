@@ -26,6 +26,10 @@ class InvalidOutput(Exception):
     """The generator returned something that is not a valid (input_ids, mask) pair."""
 
 
+class LengthMismatch(InvalidOutput):
+    """The mask (or labels) does not have one value per input id."""
+
+
 def _as_list(value: Any, what: str) -> list:
     if hasattr(value, "tolist"):
         value = value.tolist()
@@ -61,7 +65,7 @@ def normalise(result: Any, encoding: str = "mask") -> tuple[list[int], list[int]
     n = len(ids)
     if encoding == "labels":
         if len(second) != n:
-            raise InvalidOutput(f"labels has {len(second)} values for {n} input_ids")
+            raise LengthMismatch(f"labels has {len(second)} values for {n} input_ids")
         mask = []
         for i, (t, lab) in enumerate(zip(ids, second)):
             if lab == IGNORE_INDEX:
@@ -75,11 +79,11 @@ def normalise(result: Any, encoding: str = "mask") -> tuple[list[int], list[int]
         if len(second) == n - 1:
             second = [*second, 0]
         if len(second) != n:
-            raise InvalidOutput(f"shifted mask has {len(second)} values for {n} input_ids (expected {n} or {n - 1})")
+            raise LengthMismatch(f"shifted mask has {len(second)} values for {n} input_ids (expected {n} or {n - 1})")
         _check_binary(second)
         return ids, [0, *second[:-1]]
     if len(second) != n:
-        raise InvalidOutput(f"loss_mask has {len(second)} values for {n} input_ids")
+        raise LengthMismatch(f"loss_mask has {len(second)} values for {n} input_ids")
     _check_binary(second)
     return ids, ([1 - v for v in second] if encoding == "inverted" else second)
 

@@ -1,0 +1,125 @@
+"""Run one generator over the selected (family, variant, case) triples in isolated worker processes.
+
+Each worker thread owns one generator process and takes tasks from a shared queue, grouped by template so a
+process loads each tokenizer once. The harness never runs generator code itself.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reference.errors import LossmaskError
+
+from .. import assets
+from .. import golden as G
+from ..cases import Case, load_cases
+from ..errors import UsageError
+from .process import Failure, GeneratorProcess, command_for
+from .verdict import Result, judge
+
+
+@dataclass
+class Selection:
+    families: list[str] | None = None
+    categories: list[str] | None = None
+    case_ids: list[str] | None = None
+
+
+@dataclass
+class Run:
+    spec: str
+    generator: dict[str, Any]
+    profile: str
+    results: list[Result]
+    seconds: float
+
+
+def select(sel: Selection) -> list[tuple[str, str, Case]]:
+    known = assets.families()
+    for fam in sel.families or []:
+        if fam not in known:
+            raise UsageError(f"no such family {fam!r}; families: {', '.join(known)}")
+    cases = load_cases(sel.categories, sel.case_ids)
+    return [(f, v, c) for f, v, cid in G.expected_keys(cases) if not sel.families or f in sel.families
+            for c in cases if c.id == cid]
+
+
+def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
+        progress: Callable[[Result], None] | None = None) -> Run:
+    from reference.policy import get_profile
+
+    tasks = select(sel)
+    command = command_for(spec)
+    first = GeneratorProcess(spec, command, _env())
+    hello = first.start()
+    claimed = profile or hello.get("profile") or "canonical"
+    get_profile(claimed)
+    encoding = hello.get("encoding", "mask")
+    todo: queue.Queue = queue.Queue()
+    for task in tasks:
+        todo.put(task)
+    results: list[Result] = []
+    lock = threading.Lock()
+    started = time.perf_counter()
+
+    def work(proc: GeneratorProcess) -> None:
+        try:
+            while True:
+                try:
+                    family, variant, case = todo.get_nowait()
+                except queue.Empty:
+                    return
+                result = _one(proc, family, variant, case, encoding, claimed, timeout)
+                with lock:
+                    results.append(result)
+                if progress:
+                    progress(result)
+        finally:
+            proc.stop()
+
+    procs = [first] + [GeneratorProcess(spec, command, _env()) for _ in range(max(1, jobs) - 1)]
+    threads = [threading.Thread(target=work, args=(p,), daemon=True) for p in procs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    order = {(f, v, c.id): i for i, (f, v, c) in enumerate(tasks)}
+    results.sort(key=lambda r: order[(r.family, r.variant, r.case)])
+    gen = {"spec": spec, "name": hello["name"], "version": hello["version"],
+           "encoding": hello.get("declared_encoding", encoding), "profile": hello.get("profile", "canonical"),
+           "restarts": sum(p.restarts for p in procs)}
+    return Run(spec, gen, claimed, results, time.perf_counter() - started)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
+         timeout: float) -> Result:
+    base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
+    t0 = time.perf_counter()
+    try:
+        golden = G.load_golden(family, variant, case.id)
+        req = {"id": f"{family}/{variant}/{case.id}", "family": family, "variant": variant,
+               "tokenizer_dir": str(assets.materialize(family)),
+               "chat_template": assets.bundled_template(family, variant), "messages": case.messages,
+               "tools": case.tools, "template_kwargs": case.template_kwargs}
+        response = proc.request(req, timeout)
+        verdict, message, details = judge(golden, response, encoding, profile,
+                                          lambda: assets.load_bundled(family, variant).tokenizer)
+    except Failure as exc:
+        verdict, message, details = exc.verdict, exc.message, {}
+    except LossmaskError as exc:
+        verdict, message, details = "error", f"{case.path}: {exc}", {}
+    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0)

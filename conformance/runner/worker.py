@@ -1,0 +1,60 @@
+"""The worker process for Python generators: ``python -m conformance.runner.worker SPEC``.
+
+It resolves the generator, prints a handshake, then answers one request per line. Protocol lines go to the
+original stdout only; anything the generator prints is redirected to stderr so it cannot corrupt the stream.
+Exceptions are answered per case; a hang or a crash is the parent's to handle (it kills and restarts us).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+
+def _protocol_stream():
+    proto = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return proto
+
+
+def main(argv: list[str]) -> int:
+    proto = _protocol_stream()
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from ..generators import InvalidOutput, LengthMismatch, Unsupported, load
+    from .protocol import PROTOCOL, encode
+
+    try:
+        gen = load(argv[0])
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as a usage error
+        proto.write(encode({"fatal": str(exc)}))
+        return 2
+    proto.write(encode({"protocol": PROTOCOL, "name": gen.name, "version": gen.version, "encoding": "mask",
+                        "declared_encoding": gen.encoding, "profile": gen.profile}))
+    from .. import assets
+    import json
+
+    for line in sys.stdin.buffer:
+        req = json.loads(line)
+        out: dict = {"id": req["id"]}
+        try:
+            loaded = assets.load_bundled(req["family"], req["variant"])
+            ids, mask = gen(loaded.tokenizer, req["messages"], req.get("tools"), req.get("template_kwargs") or {})
+            out.update(input_ids=ids, loss_mask=mask)
+        except Unsupported as exc:
+            out["unsupported"] = str(exc)
+        except LengthMismatch as exc:
+            out["invalid"], out["kind"] = str(exc), "length_mismatch"
+        except InvalidOutput as exc:
+            out["invalid"], out["kind"] = str(exc), "invalid_output"
+        except Exception as exc:  # noqa: BLE001 - any generator failure is that case's verdict
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
+            out["error"] = f"{type(exc).__name__}: {exc}{where}"
+        proto.write(encode(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
