@@ -9,6 +9,7 @@ that holds one is what the tokenizers library warns about.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -46,7 +47,8 @@ def run_local(config: AuditConfig, records: Iterable[Record], workers: int, chun
         return run_inline(config, records, chunk_size, progress)
     total = Tally(config.examples_per_kind, config.keep_samples)
     chunks = chunked(records, chunk_size)
-    ctx = multiprocessing.get_context("spawn")
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    ctx = multiprocessing.get_context("fork" if forkable else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: dict[Future, list[Record]] = {}
 

@@ -30,13 +30,15 @@ class AuditProgress:
         self.start = time.perf_counter()
 
     def __enter__(self) -> AuditProgress:
-        self.progress.start()
+        # The live display (a thread) starts on the first update: worker processes are forked before that.
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
     def update(self, n: int, last: Record) -> None:
+        if not self.progress.live.is_started:
+            self.progress.start()
         self.done += n
         self.position = max(self.position, last.position)
         rate = self.done / max(time.perf_counter() - self.start, 1e-9)
