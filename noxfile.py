@@ -59,3 +59,17 @@ def regenerate(session: nox.Session) -> None:
     """Rewrite fixtures/golden from the reference (pass --check to only report drift)."""
     install_project(session, *LATEST)
     session.run("lossmask", "regenerate", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["audit"])
+def audit_ray(session: nox.Session) -> None:
+    """`lossmask audit` with the optional Ray (and parquet) extras: the Ray engine must match the local one."""
+    install_project(session, *LATEST, "test", "ray")
+    session.run("pytest", "tests/test_audit.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["bench"])
+def audit_bench(session: nox.Session) -> None:
+    """Benchmark `lossmask audit` (≥100k synthetic conversations, 1→N workers, peak memory) into BENCHMARKS.md."""
+    install_project(session, *LATEST)
+    session.run("python", "-m", "conformance.audit.bench", *session.posargs)
