@@ -201,3 +201,27 @@ def test_parquet_gives_the_same_numbers_as_jsonl(planted, inline_report, tmp_pat
     del want["invalid-json"]  # bad JSON lines cannot be rows
     assert report["errors"]["by_kind"] == want
     assert report["findings"] == inline_report["findings"] and report["tokens"] == inline_report["tokens"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("datasets") is None, reason="datasets is not installed")
+def test_datasets_directory_with_struct_messages_matches_jsonl(planted, tmp_path):
+    import datasets
+
+    rows = []
+    for line in planted[0].read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, list) and all(m["role"] != "bot" for m in data):
+            rows.append(data)  # list-of-struct column: keys missing in a message become nulls
+    jsonl = tmp_path / "same.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    directory = tmp_path / "ds"
+    datasets.Dataset.from_list([{"messages": r} for r in rows]).save_to_disk(str(directory))
+    want, _ = audit(jsonl, CONFIG)
+    got, _ = audit(directory, CONFIG, workers=2, chunk_size=16)
+    assert got["format"] == "datasets"
+    keep = ("samples", "rendered", "errors", "findings", "tokens")
+    assert {k: got[k] for k in keep} == {k: want[k] for k in keep}
+    assert want["findings"] and want["errors"]["total"]  # the subset still holds plants
