@@ -59,7 +59,8 @@ def mask_mismatch(golden: dict[str, Any], mask: list[int], profile: str) -> dict
     ctx = context(golden, diff[:8], mask)
     for row in ctx:
         row["expected"] = expected[row["index"]]
-    return {"summary": summary, "differing_tokens": diff, "matching_profiles": matches, "context": ctx}
+    return {"summary": summary, "differing_tokens": diff, "matching_profiles": matches, "context": ctx,
+            "actual_mask": mask}
 
 
 def _phrase(segment: str) -> str:
