@@ -1,0 +1,133 @@
+"""From fixture cases to padded training batches whose labels come from the generator's mask.
+
+Why plain lists and no torch here: this is where a generator's output meets the corpus, and every problem
+(refusal, declined case, invalid output) must become a note naming the case and family, not a crash; keeping it
+torch-free lets it be tested and reused without the training stack.
+
+The labels follow the Hugging Face convention every SFT trainer feeds to ``*ForCausalLM``: ``labels[i] =
+input_ids[i]`` where the (unshifted) mask is 1, ``-100`` elsewhere and at padding; the model shifts them itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference import compute
+from reference.errors import TemplateRefusal
+
+from ..generators import Generator, InvalidOutput, Unsupported
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class Example:
+    """One conversation as the generator encoded it, with what the reference says it should supervise."""
+
+    case_id: str
+    input_ids: list[int]
+    #: The generator's mask, normalised: 1 = token i is supervised (not shifted).
+    mask: list[int]
+    #: The reference mask under the profile the generator claims, when both token streams are identical.
+    expected: list[int] | None
+    #: The reference's supervised text runs (used when the token streams differ).
+    expected_text: list[str] | None
+
+    @property
+    def diverged(self) -> bool:
+        return self.expected is None
+
+
+@dataclass
+class Collected:
+    examples: list[Example] = field(default_factory=list)
+    #: Cases left out for a legitimate reason (template refusal, declined by the generator).
+    skipped: list[str] = field(default_factory=list)
+    #: Generator failures: exceptions and invalid outputs (these fail the smoke run).
+    errors: list[str] = field(default_factory=list)
+
+
+def collect(generator: Generator, loaded: Any, cases: list[Any], profile: str) -> Collected:
+    """Run ``generator`` on every case that applies to ``loaded``'s family, next to the reference."""
+    out = Collected()
+    where = f"{loaded.family}/{loaded.variant}"
+    for case in cases:
+        if not case.applies_to(loaded.family):
+            continue
+        try:
+            ids, mask = generator(loaded.tokenizer, case.messages, case.tools, case.template_kwargs)
+        except TemplateRefusal as exc:
+            out.skipped.append(f"{case.id} ({where}): template refused: {exc}")
+            continue
+        except Unsupported as exc:
+            out.skipped.append(f"{case.id} ({where}): unsupported by the generator: {exc}")
+            continue
+        except InvalidOutput as exc:
+            out.errors.append(f"{case.id} ({where}): invalid generator output: {exc}")
+            continue
+        except Exception as exc:  # a misbehaving generator is a finding, never a crash
+            out.errors.append(f"{case.id} ({where}): generator raised {type(exc).__name__}: {exc}")
+            continue
+        if len(ids) < 2:
+            out.skipped.append(f"{case.id} ({where}): {len(ids)} token(s), nothing to predict")
+            continue
+        try:
+            ref = compute(loaded.tokenizer, loaded.chat_template, case.messages, case.tools,
+                          case.template_kwargs, profile)
+        except TemplateRefusal as exc:
+            out.errors.append(f"{case.id} ({where}): the template refuses this case ({exc}) "
+                              "but the generator produced a mask")
+            continue
+        same = list(ref.input_ids) == list(ids)
+        out.examples.append(Example(case.id, list(ids), list(mask), list(ref.loss_mask) if same else None,
+                                    ref.supervised_text()))
+    return out
+
+
+@dataclass
+class PaddedBatch:
+    """Right-padded rows of a few examples (lists of ints, converted to tensors by the caller)."""
+
+    examples: list[Example]
+    input_ids: list[list[int]]
+    attention_mask: list[list[int]]
+    labels: list[list[int]]
+    #: The generator's mask, padded with 0 (what the manual cross-entropy and the counts are computed from).
+    mask: list[list[int]]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.input_ids), len(self.input_ids[0])
+
+    @property
+    def real_tokens(self) -> int:
+        return sum(map(sum, self.attention_mask))
+
+
+def pad(examples: list[Example], pad_id: int) -> PaddedBatch:
+    width = max(len(e.input_ids) for e in examples)
+    ids, att, labels, masks = [], [], [], []
+    for e in examples:
+        n, extra = len(e.input_ids), width - len(e.input_ids)
+        ids.append(e.input_ids + [pad_id] * extra)
+        att.append([1] * n + [0] * extra)
+        labels.append([t if m else IGNORE_INDEX for t, m in zip(e.input_ids, e.mask)] + [IGNORE_INDEX] * extra)
+        masks.append(e.mask + [0] * extra)
+    return PaddedBatch(examples, ids, att, labels, masks)
+
+
+def make_batches(examples: list[Example], pad_id: int, max_batch_tokens: int) -> list[PaddedBatch]:
+    """Group examples by length into batches of at most ``max_batch_tokens`` padded tokens (shortest first).
+
+    Every batch with more than one example has padding, so the padding checks are exercised; a single example
+    longer than the budget gets a batch of its own.
+    """
+    ordered = sorted(examples, key=lambda e: (len(e.input_ids), e.case_id))
+    batches: list[list[Example]] = []
+    for e in ordered:
+        if batches and len(e.input_ids) * (len(batches[-1]) + 1) <= max_batch_tokens:
+            batches[-1].append(e)
+        else:
+            batches.append([e])
+    return [pad(b, pad_id) for b in batches]
