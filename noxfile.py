@@ -73,3 +73,33 @@ def audit_bench(session: nox.Session) -> None:
     """Benchmark `lossmask audit` (≥100k synthetic conversations, 1→N workers, peak memory) into BENCHMARKS.md."""
     install_project(session, *LATEST)
     session.run("python", "-m", "conformance.audit.bench", *session.posargs)
+
+
+#: torch for the smoke sessions: on machines whose PIP_FIND_LINKS holds the CPU wheel, uv takes it from there.
+TORCH = "2.13.0"
+
+
+@nox.session(python=PYTHON, tags=["ci", "smoke"])
+def smoke(session: nox.Session) -> None:
+    """Tiny-model SFT smoke on CPU (one thread, compact vocabulary): the smoke tests, then `lossmask smoke`."""
+    session.install(f"torch=={TORCH}")
+    install_project(session, *LATEST, "test", "smoke")
+    session.run("pytest", "tests/test_smoke.py", *session.posargs)
+    os.makedirs(os.path.join(".nox", "reports"), exist_ok=True)
+    session.run("lossmask", "smoke", "--device", "cpu", "--json", os.path.join(".nox", "reports", "smoke.json"))
+
+
+@nox.session(venv_params=["--system-site-packages"], tags=["gpu"])
+def gpu_smoke(session: nox.Session) -> None:
+    """`lossmask smoke --device cuda` (full vocabulary, bf16) with the machine's own CUDA torch; skips without CUDA.
+
+    The venv sees the system site-packages so a preinstalled CUDA build of torch is used as is (no download).
+    """
+    probe = "import torch; print(torch.cuda.is_available() and torch.cuda.get_device_name(0))"
+    found = session.run("python", "-c", probe, silent=True, success_codes=[0, 1])
+    if not found or found.strip() in ("", "False") or "Error" in found:
+        session.skip("gpu_smoke: no CUDA device visible to torch here (or no torch installed); nothing to run")
+    install_project(session, *LATEST, "test")
+    os.makedirs(os.path.join(".nox", "reports"), exist_ok=True)
+    session.run("lossmask", "smoke", "--device", "cuda", "--json", os.path.join(".nox", "reports", "gpu_smoke.json"),
+                *session.posargs)
