@@ -49,9 +49,24 @@ MATRIX = [
 @nox.session(python=PYTHON, tags=["conformance"])
 @nox.parametrize(("transformers", "tokenizers"), MATRIX)
 def conformance(session: nox.Session, transformers: str, tokenizers: str) -> None:
-    """Check the reference against transformers and the independent oracle on every bundled template."""
+    """Score a mask generator against the goldens on this transformers/tokenizers pair.
+
+    LOSSMASK_GENERATOR picks the generator (default: the reference); LOSSMASK_INSTALL lists what to pip-install
+    for it (space-separated requirements, e.g. "-e ../myframework"). Reports go to .nox/reports/<cell>.*.
+    With the reference, the oracle agreement and the reference's unit tests also run on this pair.
+    """
     install_project(session, transformers, tokenizers, "test")
-    session.run("pytest", "tests/test_reference.py", "tests/test_oracle.py", *session.posargs)
+    extra = os.environ.get("LOSSMASK_INSTALL", "").split()
+    if extra:
+        session.install(*extra)
+    generator = os.environ.get("LOSSMASK_GENERATOR", "reference")
+    reports = os.path.join(".nox", "reports")
+    os.makedirs(reports, exist_ok=True)
+    stem = os.path.join(reports, f"conformance-tf{transformers}")
+    session.run("lossmask", "check", generator, "--json-report", f"{stem}.json", "--junit", f"{stem}.xml",
+                "--html", f"{stem}.html", *session.posargs)
+    if generator == "reference" and not session.posargs:
+        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py")
 
 
 @nox.session(python=PYTHON)
@@ -73,6 +88,13 @@ def audit_bench(session: nox.Session) -> None:
     """Benchmark `lossmask audit` (≥100k synthetic conversations, 1→N workers, peak memory) into BENCHMARKS.md."""
     install_project(session, *LATEST)
     session.run("python", "-m", "conformance.audit.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def regenerate_tf4(session: nox.Session) -> None:
+    """Rewrite the transformers-4.x overrides (fixtures/golden/_lines/transformers-4): only where 4.x differs."""
+    install_project(session, *MATRIX[1].args)
+    session.run("lossmask", "regenerate", *session.posargs)
 
 
 #: torch for the smoke sessions: on machines whose PIP_FIND_LINKS holds the CPU wheel, uv takes it from there.

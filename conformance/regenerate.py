@@ -26,14 +26,16 @@ class Change:
     case: str
     kind: str  # added | changed | removed | error
     detail: str = ""
+    line: str | None = None
 
     @property
     def path(self) -> Path:
-        return G.golden_path(self.family, self.variant, self.case)
+        return G.golden_path(self.family, self.variant, self.case, line=self.line)
 
 
 @dataclass
 class Summary:
+    line: str | None = None
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
 
@@ -66,8 +68,14 @@ def describe(old: dict[str, Any], new: dict[str, Any]) -> str:
 
 def run(check: bool, families: list[str] | None = None, case_ids: list[str] | None = None,
         progress: Callable[[str], None] | None = None) -> Summary:
+    """Compare (``check``) or rewrite the goldens of the running transformers line.
+
+    On the newest line the main goldens are the target. On an older line (see ``golden.transformers_line``)
+    only overrides are written: a record that differs from the main golden, and nothing where they agree.
+    """
+    line = G.transformers_line()
     cases: list[Case] = load_cases(ids=case_ids)
-    summary = Summary()
+    summary = Summary(line=line)
     expected = set()
     for loaded in G.iter_loaded(families):
         if progress:
@@ -82,27 +90,44 @@ def run(check: bool, families: list[str] | None = None, case_ids: list[str] | No
             except LossmaskError as exc:
                 summary.changes.append(Change(*key, "error", f"{case.path}: {type(exc).__name__}: {exc}"))
                 continue
-            path = G.golden_path(*key)
+            if line and _same(_read(G.golden_path(*key)), new):
+                if G.golden_path(*key, line=line).is_file():
+                    summary.changes.append(Change(*key, "removed", "override no longer needed", line))
+                    if not check:
+                        _remove(key, line)
+                else:
+                    summary.unchanged += 1
+                continue
+            path = G.golden_path(*key, line=line)
             old = _read(path)
             if old is None:
-                change = Change(*key, "added")
-            elif G.comparable(old) != G.comparable(new) or not G.golden_path(*key, ".tokens.txt").is_file():
-                change = Change(*key, "changed", describe(old, new))
+                change = Change(*key, "added", "" if not line else "differs from the newest transformers line", line)
+            elif not _same(old, new) or not G.golden_path(*key, ".tokens.txt", line=line).is_file():
+                change = Change(*key, "changed", describe(old, new), line)
             else:
                 summary.unchanged += 1
                 continue
             summary.changes.append(change)
             if not check:
                 G.write_atomic(path, G.dumps(new))
-                G.write_atomic(G.golden_path(*key, ".tokens.txt"), G.token_table(new))
+                G.write_atomic(G.golden_path(*key, ".tokens.txt", line=line), G.token_table(new))
     if not case_ids:
-        for key in G.iter_golden_keys():
+        on_disk = G.iter_override_keys(line) if line else G.iter_golden_keys()
+        for key in on_disk:
             if key not in expected and (not families or key[0] in families):
-                summary.changes.append(Change(*key, "removed"))
+                summary.changes.append(Change(*key, "removed", "", line))
                 if not check:
-                    G.golden_path(*key).unlink(missing_ok=True)
-                    G.golden_path(*key, ".tokens.txt").unlink(missing_ok=True)
+                    _remove(key, line)
     return summary
+
+
+def _same(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
+    return old is not None and G.comparable(old) == G.comparable(new)
+
+
+def _remove(key: tuple[str, str, str], line: str | None) -> None:
+    G.golden_path(*key, line=line).unlink(missing_ok=True)
+    G.golden_path(*key, ".tokens.txt", line=line).unlink(missing_ok=True)
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -21,11 +21,24 @@ def test_golden_files_are_exactly_the_family_variant_case_triples():
     on_disk_json = set(G.iter_golden_keys())
     on_disk_tables = {(p.parent.parent.name, p.parent.name, p.name[: -len(".tokens.txt")])
                       for p in G.GOLDEN.glob("*/*/*.tokens.txt")}
-    stray = {p for p in G.GOLDEN.glob("*/*/*") if not p.name.endswith((".json", ".tokens.txt"))}
+    stray = {p for p in G.GOLDEN.glob("*/*/*") if not p.name.endswith((".json", ".tokens.txt"))
+             and G.LINES not in p.parts}
     assert on_disk_json == set(KEYS), "run `lossmask regenerate` (missing or orphaned goldens)"
     assert on_disk_tables == set(KEYS)
     assert not stray
     assert {f for f, _, _ in KEYS} == set(assets.families())
+
+
+def test_transformers_4_overrides_exist_only_where_that_line_differs():
+    """4.x does not alias reasoning_content to gpt-oss's `thinking` and reports template errors differently:
+    those records (and only those) have an override that wins on the 4.x line."""
+    keys = G.iter_override_keys("transformers-4")
+    assert set(keys) <= set(KEYS)
+    assert ("gpt_oss", "default", "reasoning_content") in keys
+    for key in keys:
+        override = G.load_golden(*key, line="transformers-4")
+        assert G.comparable(override) != G.comparable(G.load_golden(*key, line=None)), key
+        assert G.golden_path(*key, ".tokens.txt", line="transformers-4").is_file()
 
 
 @pytest.mark.parametrize("family,variant", TEMPLATES, ids=[f"{f}/{v}" for f, v in TEMPLATES])

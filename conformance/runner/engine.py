@@ -55,6 +55,9 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     from reference.policy import get_profile
 
     tasks = select(sel)
+    # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.
+    from transformers import AutoTokenizer  # noqa: F401
+
     command = command_for(spec)
     first = GeneratorProcess(spec, command, _env())
     hello = first.start()
