@@ -136,7 +136,7 @@ def test_synthetic_conversations_have_reasoning_history():
 def test_full_render_trains_fewer_tokens_than_per_message():
     """Templates that drop historical reasoning must render and supervise less than per-message rendering."""
     if savings.per_message_generator() is None:
-        pytest.skip("conformance.baselines.per_message is not in this checkout")
+        pytest.skip(f"{savings.BASELINE} is not in this checkout")
     out = savings.measure(["qwen3_5"], [])
     for row in out["families"]["qwen3_5"]["synthetic"]["rows"]:
         assert "error" not in row, row

@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="use the tokenizer's full vocabulary on CPU too (slow; default on CUDA)")
     p.add_argument("--max-batch-tokens", type=int, default=4096, help="padded tokens per checked batch")
     p.add_argument("--category", action="append", help="only cases of this category (repeatable)")
+    p.add_argument("--baseline", metavar="SPEC", default=None,
+                   help="per-message generator measured against the full render "
+                        "(default: conformance.baselines.per_message:generate)")
     p.add_argument("--no-savings", action="store_true", help="skip the per-message vs full-render measurement")
     p.add_argument("--json", metavar="PATH", help="write the JSON report here")
     p.add_argument("--quiet", action="store_true", help="no terminal summary")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = cases.load_cases(categories=args.category)
     runs = [run_family(generator, fam, args.variant, corpus, device, settings) for fam in families]
     measured = ({"available": False, "note": "skipped (--no-savings)"} if args.no_savings
-                else savings.measure(families, corpus))
+                else savings.measure(families, corpus, args.baseline or savings.BASELINE))
     doc = report.document(generator, device_info(device), settings, runs, measured, time.perf_counter() - start)
     if args.json:
         report.write_json(args.json, doc)

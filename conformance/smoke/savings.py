@@ -42,13 +42,22 @@ def synthetic_reasoning(turns: int) -> list[dict[str, Any]]:
     return messages
 
 
-def per_message_generator() -> Any:
-    """The per-message baseline (``conformance.baselines.per_message.generate``), or ``None`` when absent."""
+#: The per-message (qwen3-style) baseline measured against the full render unless another SPEC is given.
+BASELINE = "conformance.baselines.per_message:generate"
+
+
+def per_message_generator(spec: str = BASELINE) -> Any:
+    """The per-message side as a resolved generator, or ``None`` when the default baseline is not in this checkout
+    (a SPEC the user named explicitly must resolve: its error propagates)."""
+    from ..errors import UsageError
+    from ..generators import load
+
     try:
-        from ..baselines.per_message import generate
-    except ImportError:
+        return load(spec)
+    except UsageError:
+        if spec != BASELINE:
+            raise
         return None
-    return generate
 
 
 def _measure(per_message: Any, loaded: Any, name: str, messages: list[dict], tools: Any,
@@ -57,11 +66,9 @@ def _measure(per_message: Any, loaded: Any, name: str, messages: list[dict], too
                            "assistant_turns": sum(m.get("role") == "assistant" for m in messages)}
     try:
         full = compute(loaded.tokenizer, loaded.chat_template, messages, tools, kwargs, "canonical")
-        ids, mask = per_message(loaded.tokenizer, messages, tools, **kwargs)
+        ids, mask = per_message(loaded.tokenizer, messages, tools, kwargs)
     except Exception as exc:  # a refusal on either side is reported for this conversation only
         return {**row, "error": f"{type(exc).__name__}: {exc}"}
-    ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
-    mask = mask.tolist() if hasattr(mask, "tolist") else list(mask)
     return {**row, "per_message": {"tokens": len(ids), "trained": int(sum(mask))},
             "full_render": {"tokens": len(full.input_ids), "trained": int(sum(full.loss_mask))}}
 
@@ -75,13 +82,14 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "trained_ratio": round(fr["trained"] / pm["trained"], 4) if pm["trained"] else None}
 
 
-def measure(families: list[str], cases: list[Any]) -> dict[str, Any]:
+def measure(families: list[str], cases: list[Any], baseline: str = BASELINE) -> dict[str, Any]:
     """Per family: fixture multi-turn reasoning cases and synthetic chats, per-message vs full-render counts."""
-    per_message = per_message_generator()
+    per_message = per_message_generator(baseline)
     if per_message is None:
-        return {"available": False,
-                "note": "conformance.baselines.per_message is not installed in this checkout; nothing measured"}
-    out: dict[str, Any] = {"available": True, "families": {}}
+        return {"available": False, "note": f"the per-message baseline {BASELINE} is not in this checkout; "
+                                            "nothing measured"}
+    out: dict[str, Any] = {"available": True, "baseline": {"spec": per_message.spec, "name": per_message.name},
+                           "families": {}}
     for family in families:
         loaded = assets.load_bundled(family)
         fixture = [_measure(per_message, loaded, c.id, c.messages, c.tools, c.template_kwargs)
