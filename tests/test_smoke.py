@@ -53,6 +53,13 @@ def first_token(tokenizer, messages, tools=None, **kw):
     return ids, [1, *mask[1:]]
 
 
+def crashes_on_reasoning(tokenizer, messages, tools=None, **kw):
+    """Raises on one case: a finding naming that case, while the other cases still train."""
+    if any(m.get("reasoning_content") for m in messages):
+        raise RuntimeError("boom")
+    return reference_generate(tokenizer, messages, tools, **kw)
+
+
 def spec(name: str) -> str:
     return f"{__file__}:{name}"
 
@@ -98,6 +105,15 @@ def test_supervised_first_token_is_reported(corpus, cpu):
     result = run_family(generators.load(spec("first_token")), "qwen3", "default", corpus, cpu, Settings(steps=0))
     assert result["checks"]["trained_tokens_equal_mask_sum"] is False
     assert any("supervises token 0" in m for m in result["failures"]["trained_tokens_equal_mask_sum"])
+
+
+def test_generator_exception_is_a_named_failure(corpus, cpu):
+    result = run_family(generators.load(spec("crashes_on_reasoning")), "qwen3", "default", corpus, cpu, Settings(steps=0))
+    assert result["checks"]["generator_ran_cleanly"] is False
+    assert result["failures"]["generator_ran_cleanly"] == [
+        "reasoning_history_dropped (qwen3/default): generator raised RuntimeError: boom"]
+    assert "reasoning_history_dropped" not in result["cases"] and "plain_answer" in result["cases"]
+    assert result["checks"]["trained_targets_match_profile"] is True
 
 
 def test_labels_shifted_twice_break_the_loss_and_gradient_checks(corpus, cpu):

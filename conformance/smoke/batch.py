@@ -69,6 +69,10 @@ def collect(generator: Generator, loaded: Any, cases: list[Any], profile: str) -
         except Exception as exc:  # a misbehaving generator is a finding, never a crash
             out.errors.append(f"{case.id} ({where}): generator raised {type(exc).__name__}: {exc}")
             continue
+        bad = next((i for i, t in enumerate(ids) if t < 0), None)
+        if bad is not None:
+            out.errors.append(f"{case.id} ({where}): invalid generator output: input_ids[{bad}] is {ids[bad]}")
+            continue
         if len(ids) < 2:
             out.skipped.append(f"{case.id} ({where}): {len(ids)} token(s), nothing to predict")
             continue
