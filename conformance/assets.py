@@ -22,7 +22,7 @@ from typing import Any
 
 from reference.render import pin_date
 
-from .errors import AssetError
+from .errors import AssetError, LossmaskError
 
 FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or Path(__file__).resolve().parent.parent / "fixtures")
 TOKENIZERS = FIXTURES / "tokenizers"
@@ -276,7 +276,10 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
             template = template.get("default")
         if not isinstance(template, str):
             raise AssetError(f"{source}: the tokenizer has no chat template; pass a template file")
-    pin_date(template)
+    try:
+        pin_date(template)
+    except LossmaskError as exc:  # a template that does not compile: name the file it came from
+        raise AssetError(f"{template_file or source}: {exc}") from None
     return LoadedTokenizer(tokenizer=tok, chat_template=template, family=name, variant=DEFAULT_VARIANT, source=source)
 
 

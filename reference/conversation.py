@@ -30,7 +30,7 @@ def message_weight(message: Mapping[str, Any]) -> float:
                 return float(value)
             if isinstance(value, str) and value.strip() in {"0", "1"}:
                 return float(value.strip())
-            raise ConversationError(f"weight {key!r} must be a number or boolean, got {type(value).__name__}")
+            raise ConversationError(f"{key}: a weight must be a number or boolean, got {type(value).__name__}")
     return 1.0
 
 
@@ -98,7 +98,7 @@ def validate_messages(messages: Any, tools: Any = None, path: str = "$") -> None
         try:
             message_weight(message)
         except ConversationError as exc:
-            raise ConversationError(f"{where}: {exc}") from None
+            raise ConversationError(f"{where}.{exc}") from None
     if tools is not None:
         if not isinstance(tools, list):
             raise ConversationError(f"{path}.tools: must be a list of tool schemas, got {type(tools).__name__}")

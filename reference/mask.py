@@ -136,10 +136,24 @@ def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]
     return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
 
 
+def require_offsets(tokenizer: Any) -> None:
+    """Segmentation maps characters to tokens, so a tokenizer that cannot report offsets cannot be masked.
+
+    Accepted: a tokenizers-backed tokenizer (``_tokenizer.encode``) or one that says ``is_fast``; slow
+    (Python) tokenizers raise a typed error here instead of a ``KeyError``/``NotImplementedError`` later.
+    """
+    backend = getattr(tokenizer, "_tokenizer", None)
+    if (backend is not None and hasattr(backend, "encode")) or getattr(tokenizer, "is_fast", False) is True:
+        return
+    raise SegmentationError(f"{type(tokenizer).__name__} has no offset support (character offsets are needed to "
+                            f"map the render to tokens; use a fast, tokenizers-backed tokenizer)")
+
+
 def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
             tools: Sequence[Mapping[str, Any]] | None = None,
             template_kwargs: Mapping[str, Any] | None = None, validate: bool = True) -> Segmentation:
     """Render once for real and once with field markers; attribute every character."""
+    require_offsets(tokenizer)
     if validate:
         validate_messages(messages, tools)
     kwargs = dict(template_kwargs or {})

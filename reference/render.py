@@ -29,14 +29,23 @@ _PINNED: set[str] = set()
 
 
 def pin_date(chat_template: str) -> None:
-    """Make ``strftime_now`` in this template return :data:`PINNED_DATE` (idempotent, per template text)."""
+    """Make ``strftime_now`` in this template return :data:`PINNED_DATE` (idempotent, per template text).
+
+    Raises :class:`TemplateRefusal` when the template does not compile (a Jinja syntax error).
+    """
     if chat_template in _PINNED:
         return
     try:
         from transformers.utils.chat_template_utils import _compile_jinja_template
     except ImportError:  # pragma: no cover - very old transformers
         return
-    compiled = _compile_jinja_template(chat_template)
+    try:
+        compiled = _compile_jinja_template(chat_template)
+    except Exception as exc:  # TemplateSyntaxError, or an ImportError for a missing jinja2
+        line = getattr(exc, "lineno", None)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise TemplateRefusal(f"template does not compile ({type(exc).__name__}: {first}"
+                              + (f", template line {line})" if line else ")")) from None
     compiled.environment.globals["strftime_now"] = pinned_strftime
     compiled.globals["strftime_now"] = pinned_strftime
     _PINNED.add(chat_template)

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except LossmaskError as exc:
-        print(f"lossmask {args.command}: error: {exc}", file=sys.stderr)
+        one_line = " ".join(str(exc).split("\n"))  # the contract is one line, whatever a library put in it
+        print(f"lossmask {args.command}: error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lossmask {args.command}: interrupted", file=sys.stderr)

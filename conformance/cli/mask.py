@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.text import Text
 
-from reference import segment
+from reference import LossmaskError, segment
 
 from .. import assets
 from ..inputs import parse_template_kwargs, read_conversation
@@ -49,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_tokenizer(args)
     messages, tools = read_conversation(args.messages, args.tools)
     kwargs = parse_template_kwargs(args.template_kwargs)
-    seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, kwargs)
+    try:
+        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, kwargs)
+    except LossmaskError as exc:  # template refusals and segmentation limits: name the file and template
+        raise type(exc)(f"{args.messages} ({loaded.label}): {exc}") from None
     result = seg.mask(policy)
     parts = seg.token_parts()
     pieces = [seg.text[s:e] for s, e in seg.offsets]
