@@ -89,10 +89,13 @@ class _Marker:
         head, _, tail = value.partition(THINK_CLOSE)
         before, sep, reasoning = head.rpartition(THINK_OPEN)
         middle, _, after = tail.rpartition(THINK_CLOSE) if THINK_CLOSE in tail else ("", "", tail)
+        # Text before an inline ``<think>`` is the assistant's too: left unmarked it would read as template
+        # text, and a header literal inside it would be taken for the turn's real header.
+        marked_before = self.wrap(before, message, S.CONTENT, f"{path}<before-reasoning>")
         marked_reasoning = self.wrap(reasoning, message, S.REASONING, f"{path}<reasoning>")
         marked_after = self.wrap(after, message, S.CONTENT, path)
         rest = f"{middle}{THINK_CLOSE}" if middle or THINK_CLOSE in tail else ""
-        return f"{before}{sep}{marked_reasoning}{THINK_CLOSE}{rest}{marked_after}"
+        return f"{marked_before}{sep}{marked_reasoning}{THINK_CLOSE}{rest}{marked_after}"
 
     def arguments(self, value: Any, message: int, path: str) -> Any:
         if isinstance(value, str):
