@@ -146,7 +146,13 @@ class Segmenter:
             header = suffix = (body_start, body_start)
         elif not st.header:
             p = self.text.find(st.pre_assistant, lo, hi) if st.pre_assistant else -1
-            body_start = p + len(st.pre_assistant) if p >= 0 else lo
+            if p >= 0:
+                body_start = p + len(st.pre_assistant)
+            else:
+                # Nothing of this turn but its end-of-turn was rendered (Mistral: an empty assistant after tool
+                # results). The template text before it frames the previous message, so the body is empty.
+                eot = self._end_of_turn(lo, hi)[0]
+                body_start = eot[0] if eot[1] > eot[0] else lo
             header = suffix = (body_start, body_start)
         elif st.end_only_in_assistant_turns and self._end_of_turn(lo, hi)[0][1] > lo:
             # Nothing but the end-of-turn was rendered (empty content, calls dropped by the template).
