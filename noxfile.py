@@ -125,3 +125,16 @@ def gpu_smoke(session: nox.Session) -> None:
     os.makedirs(os.path.join(".nox", "reports"), exist_ok=True)
     session.run("lossmask", "smoke", "--device", "cuda", "--json", os.path.join(".nox", "reports", "gpu_smoke.json"),
                 *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["fuzz"])
+def fuzz(session: nox.Session) -> None:
+    """Longer property-based fuzzing of the reference on every bundled template, with random seeds.
+
+    LOSSMASK_FUZZ_EXAMPLES is the total over all templates (default here 100,000; the `tests` session runs
+    10,000 with fixed seeds). A falsifying example is saved as fixtures/cases/adversarial/fuzz_<hash>.json.
+    """
+    install_project(session, *LATEST, "test")
+    total = os.environ.get("LOSSMASK_FUZZ_EXAMPLES") or "100000"
+    session.run("pytest", "tests/test_fuzz_reference.py", *session.posargs,
+                env={"LOSSMASK_FUZZ_EXAMPLES": total, "LOSSMASK_FUZZ_PROFILE": "lossmask-fuzz"})
