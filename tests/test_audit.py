@@ -225,3 +225,19 @@ def test_datasets_directory_with_struct_messages_matches_jsonl(planted, tmp_path
     keep = ("samples", "rendered", "errors", "findings", "tokens")
     assert {k: got[k] for k in keep} == {k: want[k] for k in keep}
     assert want["findings"] and want["errors"]["total"]  # the subset still holds plants
+
+
+def test_an_unexpected_reference_exception_is_a_counted_error(planted, monkeypatch):
+    import conformance.audit.analyse as A
+
+    real = A.segment
+
+    def flaky(tokenizer, template, messages, *args, **kwargs):
+        if any("alpha" in str(m.get("content")) for m in messages):
+            raise IndexError("boom")
+        return real(tokenizer, template, messages, *args, **kwargs)
+
+    monkeypatch.setattr(A, "segment", flaky)
+    report, _ = audit(planted[0], CONFIG, workers=1)
+    assert report["errors"]["by_reason"]["reference-error: IndexError: boom"] > 0
+    assert report["samples"] == 210 and report["rendered"] > 0

@@ -15,7 +15,7 @@ from typing import Any
 
 from reference import PROFILES, get_profile, segment
 from reference.conversation import validate_messages
-from reference.errors import ConversationError, SegmentationError, TemplateRefusal
+from reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
 from ..errors import UsageError
 from ..generators import InvalidOutput, Unsupported
@@ -126,8 +126,11 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
     except TemplateRefusal as exc:
         out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
         return
-    except SegmentationError as exc:
+    except (SegmentationError, LossmaskError) as exc:
         out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)
+        return
+    except Exception as exc:  # a reference bug on one odd sample is counted, never fatal to the audit
+        out.error(T.REFERENCE_ERROR, f"{type(exc).__name__}: {exc}", index, line, payload)
         return
     out.rendered += 1
     out.tokens += len(seg.input_ids)

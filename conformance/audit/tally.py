@@ -18,6 +18,7 @@ INVALID_RECORD = "invalid-record"
 INVALID_CONVERSATION = "invalid-conversation"
 TEMPLATE_REFUSAL = "template-refusal"
 SEGMENTATION_ERROR = "segmentation-error"
+REFERENCE_ERROR = "reference-error"
 
 _INDEX = re.compile(r"\[\d+\]")
 
