@@ -138,3 +138,56 @@ def fuzz(session: nox.Session) -> None:
     total = os.environ.get("LOSSMASK_FUZZ_EXAMPLES") or "100000"
     session.run("pytest", "tests/test_fuzz_reference.py", *session.posargs,
                 env={"LOSSMASK_FUZZ_EXAMPLES": total, "LOSSMASK_FUZZ_PROFILE": "lossmask-fuzz"})
+
+
+#: Real SFT frameworks (conformance/peers/), each in its own venv: pinned requirements, pip flags, generators.
+#: torchvision/torchaudio are removed after install: their PyPI wheels are CUDA builds that break the CPU import.
+PEERS = {
+    "trl": (["trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3", "torch==2.13.0"], [],
+            ["hf_assistant_mask:generate", "trl_sft:generate"]),
+    "renderers": (["renderers==0.1.12", "httpx", "transformers==5.23.0", "tokenizers==0.23.3"], [],
+                  ["renderers_prime:generate"]),
+    "axolotl": (["axolotl==0.19.0", "torch==2.13.0"], [], ["axolotl_chat:generate"]),
+    "llamafactory": (["llamafactory==0.9.5", "torch==2.13.0"], [],
+                     ["llamafactory_sft:generate", "llamafactory_sft:generate_sharegpt"]),
+    "verl": (["verl==0.9.1", "torch==2.13.0", "pandas", "pyarrow"], [],
+             ["verl_sft:generate", "verl_sft:generate_ignore_mismatch"]),
+    "torchtune": (["torchtune==0.6.1", "torchao==0.10.0", "torch==2.13.0"], [], ["torchtune_qwen:generate"]),
+    # openrlhf's dependency flash-attn builds only against CUDA: install it without deps plus what SFTDataset needs
+    "openrlhf": (["openrlhf==0.11.2"], ["--no-deps"], ["openrlhf_sft:generate"]),
+    # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips
+    "slime": (["transformers==5.23.0", "tokenizers==0.23.3"], [],
+              [f"slime_mask:generate_{t}" for t in ("qwen", "qwen3", "qwen3_5", "distill_qwen")]),
+}
+PEER_EXTRA_DEPS = {"openrlhf": ["torch==2.13.0", "datasets", "pylatexenc", "transformers==5.23.0"]}
+
+
+@nox.session(python=PYTHON, tags=["peers"])
+@nox.parametrize("framework", list(PEERS), ids=list(PEERS))
+def peers(session: nox.Session, framework: str) -> None:
+    """Run one real framework's mask code through `lossmask check` into peers/results/, then rebuild PEERS.md."""
+    requirements, flags, generators = PEERS[framework]
+    env = {}
+    if framework == "slime":
+        checkout = os.environ.get("LOSSMASK_SLIME_CHECKOUT")
+        if not checkout or not os.path.isdir(os.path.join(checkout, "slime", "utils")):
+            session.skip("slime is not on PyPI: set LOSSMASK_SLIME_CHECKOUT to a THUDM/slime checkout")
+        env["PYTHONPATH"] = checkout
+    session.install(*flags, *requirements)
+    if PEER_EXTRA_DEPS.get(framework):
+        session.install(*PEER_EXTRA_DEPS[framework])
+    session.install("-e", ".[test]")
+    session.run("uv", "pip", "uninstall", "--python", os.path.join(session.bin, "python"), "torchvision", "torchaudio",
+                silent=True, success_codes=[0, 1, 2], external=True)
+    if framework == "llamafactory":  # it imports torchaudio at module level (audio inputs only): an empty stand-in
+        stub = os.path.join(session.create_tmp(), "stubs")
+        os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
+        open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
+        env["PYTHONPATH"] = stub
+    session.run("pytest", "tests/test_peers.py", "-k", framework, env=env)
+    os.makedirs(os.path.join("peers", "results"), exist_ok=True)
+    for spec in generators:
+        out = os.path.join("peers", "results", spec.replace(":", "-") + ".json")
+        session.run("lossmask", "check", f"conformance.peers.{spec}", "--jobs", "2", "--details", "0",
+                    "--json-report", out, *session.posargs, env=env, success_codes=[0, 1])
+    session.run("python", "-m", "conformance.peers.report")

@@ -18,7 +18,6 @@ ADAPTERS = {
     "openrlhf_sft": ("OpenRLHF SFTDataset (multiturn)", "openrlhf"),
     "renderers_prime": ("PrimeIntellect renderers build_training_sample", "renderers"),
     "torchtune_qwen": ("torchtune Qwen tokenize_messages", "torchtune"),
-    "swift_template": ("ms-swift template encode (train)", "ms-swift"),
     "axolotl_chat": ("axolotl chat_template strategy", "axolotl"),
     "slime_mask": ("slime MultiTurnLossMaskGenerator", "slime"),
 }
