@@ -78,8 +78,8 @@ def regenerate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["audit"])
 def audit_ray(session: nox.Session) -> None:
-    """`lossmask audit` with the optional Ray (and parquet) extras: the Ray engine must match the local one."""
-    install_project(session, *LATEST, "test", "ray")
+    """`lossmask audit` with the optional Ray, parquet and datasets extras: every engine and reader agrees."""
+    install_project(session, *LATEST, "test", "ray", "datasets")
     session.run("pytest", "tests/test_audit.py", *session.posargs)
 
 
