@@ -54,15 +54,23 @@ def test_peer_runs_on_plain_answer(framework: str) -> None:
     _require(framework, module)
     case = load_cases(ids=["plain_answer"])[0]
     question, answer = case.messages[0]["content"], case.messages[1]["content"]
+    ran = 0
     for spec, family, variant in specs:
         gen = load(f"conformance.peers.{spec}")
         assert gen.version and gen.version != "not installed", spec
         tok = assets.load_bundled(family, variant).tokenizer
-        ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
+        try:
+            ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
+        except Unsupported as exc:  # older slime checkouts predate the qwen3_5 type (PR #1742)
+            if framework == "slime" and "has no tokenizer_type" in str(exc):
+                continue
+            raise
+        ran += 1
         assert len(ids) == len(mask) and set(mask) <= {0, 1}, spec
         supervised = _supervised_text(tok, ids, mask)
         assert answer in supervised, f"{spec}: answer not supervised in {supervised!r}"
         assert question not in supervised, f"{spec}: user text supervised in {supervised!r}"
+    assert ran, f"{framework}: no adapter ran"
 
 
 @pytest.mark.parametrize("spec", ["trl_sft:generate", "renderers_prime:generate", "verl_sft:generate",
