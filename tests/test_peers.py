@@ -172,3 +172,22 @@ def test_peer_report_without_results_fails(tmp_path) -> None:
 def test_peer_registry_names_existing_modules() -> None:
     for module in ADAPTERS:
         assert importlib.util.find_spec(f"conformance.peers.{module}") is not None, module
+
+
+def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path) -> None:
+    """A case the reference itself fails under the framework's transformers pin is not counted against it."""
+    fails = _result("c", "qwen3", "multi_turn", "token_divergence", "token stream differs")
+    framework = {"generator": {"name": "peer-y", "version": "2"}, "versions": {"transformers": "5.16.1"},
+                 "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
+    reference = {"generator": {"name": "reference", "version": "0.1.0"}, "versions": {"transformers": "5.16.1"},
+                 "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
+    other_line = dict(reference, versions={"transformers": "5.23.0"})
+    (tmp_path / "baseline").mkdir()
+    (tmp_path / "y.json").write_text(json.dumps(framework))
+    (tmp_path / "baseline" / "y.json").write_text(json.dumps(reference))
+    (tmp_path / "baseline" / "z.json").write_text(json.dumps(other_line))
+    out = tmp_path / "PEERS.md"
+    assert report.main([str(tmp_path), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| peer-y | 2 | 5.16.1 | 1 | 0 | 1/1 | 0 | 0 | 0 |" in text
+    assert "Left out: 1 cases the reference itself fails under transformers 5.16.1" in text
