@@ -90,6 +90,16 @@ def audit_bench(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.audit.bench", *session.posargs)
 
 
+@nox.session(python=PYTHON, tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Reference mask cost vs the floor and a per-message baseline; writes bench.json and BENCHMARKS.md's region.
+
+    Pass ``-- --quick`` for the smaller set. Timings on a shared machine are noisy.
+    """
+    install_project(session, *LATEST)
+    session.run("lossmask", "bench", "--json", "bench.json", "--markdown", "BENCHMARKS.md", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def regenerate_tf4(session: nox.Session) -> None:
     """Rewrite the transformers-4.x overrides (fixtures/golden/_lines/transformers-4): only where 4.x differs."""

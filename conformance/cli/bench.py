@@ -1,0 +1,90 @@
+"""``lossmask bench``: how much the reference mask costs against one render + tokenization, and how it grows.
+
+Thin wrapper: measurement lives in :mod:`conformance.bench.measure`, the report in :mod:`conformance.bench.report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from typing import Any
+
+from reference.errors import LossmaskError
+
+from ..errors import UsageError
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("bench", help="benchmark the reference against the floor and a per-message baseline",
+                       description=__doc__)
+    p.add_argument("--quick", action="store_true", help="a smaller set (3 families, up to 32 turns)")
+    p.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    p.add_argument("--markdown", metavar="PATH", help="write the bench region of this markdown file "
+                                                      "(e.g. BENCHMARKS.md; other regions are kept)")
+    p.add_argument("--family", action="append", help="only this family (repeatable; default: all bundled)")
+    p.add_argument("--sizes", help="comma-separated turn counts (default 2,8,32,128,256; --quick 2,8,32)")
+    p.add_argument("--reps", type=int, help="repetitions per measurement (default 5; --quick 3)")
+    p.add_argument("--budget", type=float, help="seconds per quadratic method per family (default 30; --quick 10)")
+    p.add_argument("--no-conformance", action="store_true", help="skip timing the conformance run over all fixtures")
+    p.add_argument("--no-breakdown", action="store_true", help="skip the per-step breakdown of the reference")
+    p.set_defaults(run=run)
+
+
+def _sizes(text: str | None, quick: bool) -> tuple[int, ...]:
+    from ..bench.measure import QUICK_SIZES, STANDARD_SIZES
+
+    if not text:
+        return QUICK_SIZES if quick else STANDARD_SIZES
+    try:
+        sizes = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--sizes: expected comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise UsageError(f"--sizes: turn counts must be positive, got {text!r}")
+    return tuple(sorted(set(sizes)))
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import assets
+    from ..bench import measure, report, suite
+
+    known = assets.families()
+    families = args.family or (list(measure.QUICK_FAMILIES) if args.quick else list(known))
+    for fam in families:
+        if fam not in known:
+            raise UsageError(f"no such family {fam!r}; families: {', '.join(known)}")
+    sizes = _sizes(args.sizes, args.quick)
+    reps = args.reps or (3 if args.quick else 5)
+    budget = args.budget or (10.0 if args.quick else 30.0)
+    if reps < 1 or budget <= 0:
+        raise UsageError("--reps must be ≥ 1 and --budget > 0")
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    doc: dict[str, Any] = {"date": datetime.date.today().isoformat(), "quick": args.quick, "sizes": list(sizes),
+                           "repetitions": reps, "budget_seconds": budget, "machine": report.machine(),
+                           "versions": report.versions(), "families": [], "errors": []}
+    for fam in families:
+        try:
+            doc["families"].append(measure.bench_family(fam, sizes, reps, budget, log))
+        except LossmaskError as exc:  # one family's template refusing every shape must not stop the others
+            line = " ".join(str(exc).split())
+            doc["errors"].append(f"{fam}: {line}")
+            log(f"lossmask bench: {fam}: {line}")
+    doc["summary"] = measure.summarise(doc["families"])
+    doc["reference_over_floor"] = doc["summary"]["median_ratios"].get("reference")
+    doc["per_size"] = doc["summary"]["per_size"]
+    if not args.no_breakdown and doc["families"]:
+        target = "qwen3_5" if "qwen3_5" in families else families[0]
+        doc["breakdown"] = measure.breakdown(target, max(sizes), reps)
+    if not args.no_conformance:
+        log("timing the conformance run over all fixtures ...")
+        doc["conformance"] = suite.time_suite(families=None if not args.family else families)
+    if args.json:
+        report.write_json(args.json, doc)
+    if args.markdown:
+        report.write_markdown(args.markdown, doc)
+    print(report.markdown(doc))
+    return 1 if doc["errors"] else 0
