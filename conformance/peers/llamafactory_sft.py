@@ -111,7 +111,13 @@ def _run(formatting: str, tokenizer: Any, messages: list[dict], tools: list[dict
     converted = converter_mod.get_dataset_converter(formatting, attr, args)(example)
     processor = supervised.SupervisedDatasetProcessor(template=template, tokenizer=tok, processor=None,
                                                       data_args=args)
-    out = processor.preprocess_dataset({key: [value] for key, value in converted.items()})
+    try:
+        out = processor.preprocess_dataset({key: [value] for key, value in converted.items()})
+    except ValueError as exc:
+        if "Processor was not found" in str(exc):  # multimodal templates (qwen3_5...) need the model's processor
+            raise NotImplementedError(f"LLaMA-Factory's {name!r} template needs the model's multimodal processor; "
+                                      "only a tokenizer is available") from None
+        raise
     if not out.get("input_ids"):
         raise NotImplementedError("LLaMA-Factory drops this example (roles must alternate user/assistant and end "
                                   "on an assistant turn)")
