@@ -130,7 +130,8 @@ def markdown(report: dict[str, Any]) -> str:
             r = row["ratios"]
             lines.append(f"| {fam['family']} | {row['turns']} | {row['tokens']:,} | {row['seconds']['floor'] * 1000:.1f} | "
                          + " | ".join(_ratio(r.get(k)) for k in LABELS) + " |")
-    lines += ["", "Growth (log-log slope of seconds against tokens from 32 turns up; 1 = linear, 2 = quadratic):", "",
+    lines += ["", "Growth (log-log slope of seconds against tokens over the three largest sizes of ≥ 8 turns each "
+              "method reached; 1 = linear, 2 = quadratic):", "",
               "| family | floor | reference | reference + oracle | per-message |", "| --- | ---: | ---: | ---: | ---: |"]
     for fam in report["families"]:
         g = fam["growth"]

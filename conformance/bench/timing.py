@@ -70,9 +70,14 @@ def measure(methods: list[Method], size: int, reps: int, budget: float) -> Sampl
             sample.skipped[m.name] = m.skipped
         else:
             active.append(m)
-    for m in active:  # warm-up on the first size: template compilation, structure learning, caches
-        if m.last is None:
-            m.fn()
+    for m in list(active):  # warm-up (caches, template compilation) on the first size; a refusal drops the method
+        try:
+            if m.last is None or m.quadratic:  # quadratic baselines render new prefix shapes at every size
+                m.fn()
+        except Exception as exc:  # noqa: BLE001 - a method a template refuses is reported, the others go on
+            m.skipped = f"raised at {size} turns: {type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+            sample.skipped[m.name] = m.skipped
+            active.remove(m)
     # Same loop count for every method of this size (calibrated on the first, the floor), so each repetition
     # stays side by side; small conversations take well under a millisecond per call.
     loops = min(200, max(1, math.ceil(MIN_TIMING / max(_once(active[0].fn), 1e-6)))) if active else 1
