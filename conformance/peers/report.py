@@ -26,7 +26,7 @@ HARNESS_ERRORS = re.compile(r"no golden for case")
 NOT_RUN = {
     "ms-swift 4.6.0": "installs and imports on CPU, but `get_template` needs a processor carrying `model_info`/"
                       "`model_meta` from `swift.get_processor(model_dir)`, i.e. a model config directory; no adapter yet",
-    "axolotl 0.21.0": "requires Python>=3.12 (this project's venvs are 3.11); 0.19.0, the newest for 3.11, is the row above",
+    "axolotl 0.21.0": "requires Python>=3.12 (this project's venvs are 3.11); 0.19.0, the newest release for 3.11, is what the axolotl row ran",
     "NeMo-RL": "the PyPI `nemo-rl` is a 0.0.0 placeholder; the real package installs from source only",
     "Unsloth": "`import unsloth` refuses to run without a GPU accelerator",
 }
