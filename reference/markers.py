@@ -16,7 +16,6 @@ fields only (``scope="assistant"``).
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -107,12 +106,25 @@ class _Marker:
         return value
 
 
+def _copy_call(call: Any) -> Any:
+    if not isinstance(call, Mapping):
+        return call
+    out = dict(call)
+    if isinstance(out.get("function"), Mapping):
+        out["function"] = dict(out["function"])
+    return out
+
+
 def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all") -> tuple[list[dict[str, Any]], list[Field]]:
     """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``)."""
     marker = _Marker()
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
-        msg = copy.deepcopy(dict(message))
+        # Shallow copies of exactly what gets rewritten (the message, its calls and their functions); the
+        # rest is shared with the caller's data and never mutated. A deep copy cost more than the marking.
+        msg = dict(message)
+        if isinstance(msg.get("tool_calls"), list):
+            msg["tool_calls"] = [_copy_call(c) for c in msg["tool_calls"]]
         role = msg.get("role")
         base = f"$.messages[{i}]"
         if role == "assistant":
