@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conversation import REASONING_KEYS
+from .errors import TemplateRefusal
 from .render import render
 
 Span = tuple[int, int]
@@ -110,7 +111,10 @@ def oracle_turns(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[
             continue
         probe = [copy.deepcopy(dict(m)) for m in messages]
         probe[i]["content"] = f"\u27e6oracle sentinel {i}\u27e7"
-        other = render(tokenizer, chat_template, probe, tools, template_kwargs)
+        try:
+            other = render(tokenizer, chat_template, probe, tools, template_kwargs)
+        except TemplateRefusal:  # gpt-oss refuses content beside thinking and calls: anchor on other text
+            other = text
         pieces = [*_reasoning_texts(message), *_call_names(message)]
         if other != text:
             p = _common_prefix(text, other, min(len(text), len(other)))

@@ -22,7 +22,10 @@ def conversations():
     """The fixture corpus when present, plus the unit-test conversations."""
     from tests.conversations import ALL
 
+    from conformance.bench.conversations import build
+
     out = [(name, msgs, tools, {}) for name, (msgs, tools) in ALL.items()]
+    out.append(("bench_8_turns", *build(8), {}))  # reasoning + calls in one message (gpt-oss refuses a sentinel there)
     try:
         from conformance.cases import load_cases
     except ImportError:
