@@ -15,13 +15,13 @@ import json
 import lzma
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reference.render import pin_date
 
+from .atomic import write_bytes
 from .errors import AssetError, LossmaskError
 
 FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or Path(__file__).resolve().parent.parent / "fixtures")
@@ -126,18 +126,6 @@ def cache_root() -> Path:
     return Path(base) / "tokenizers"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def materialize(fam: str) -> Path:
     """Return a directory with the family's decompressed, verified files (built once per content hash)."""
     files = manifest()["families"][fam]["files"]
@@ -161,10 +149,10 @@ def materialize(fam: str) -> Path:
                     f"{TOKENIZERS / fam / rel}: decompressed sha256 mismatch "
                     f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)"
                 )
-            _write_atomic(target / rel.removesuffix(".xz"), raw)
+            write_bytes(target / rel.removesuffix(".xz"), raw)
         else:
-            _write_atomic(target / rel, data)
-    _write_atomic(stamp, key.encode())
+            write_bytes(target / rel, data)
+    write_bytes(stamp, key.encode())
     return target
 
 

@@ -9,8 +9,6 @@ generated; they are reviewed data and change only through ``lossmask regenerate`
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -135,19 +133,6 @@ def token_table(golden: dict[str, Any]) -> str:
         msg = golden["messages"][i]
         head.append(f"{i}\t{tid}\t{marks}\t{golden['segments'][i]}\t{'-' if msg is None else msg}\t{text[s:e]!r}")
     return "\n".join(head) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory and ``os.replace``: never a half-written golden."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def iter_loaded(families: list[str] | None = None) -> Iterator[LoadedTokenizer]:

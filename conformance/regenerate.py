@@ -16,6 +16,7 @@ from typing import Any
 from reference.errors import LossmaskError
 
 from . import golden as G
+from .atomic import write_text
 from .cases import Case, load_cases
 
 
@@ -109,8 +110,8 @@ def run(check: bool, families: list[str] | None = None, case_ids: list[str] | No
                 continue
             summary.changes.append(change)
             if not check:
-                G.write_atomic(path, G.dumps(new))
-                G.write_atomic(G.golden_path(*key, ".tokens.txt", line=line), G.token_table(new))
+                write_text(path, G.dumps(new))
+                write_text(G.golden_path(*key, ".tokens.txt", line=line), G.token_table(new))
     if not case_ids:
         on_disk = G.iter_override_keys(line) if line else G.iter_golden_keys()
         for key in on_disk:

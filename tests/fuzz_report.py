@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -50,22 +48,10 @@ def terminal_summary(reporter: Any) -> None:
         reporter.write_line(f"  {fam:<14} {n:>6}  ({detail})")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a fixture is an ordinary repository file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_failure(messages: list[dict], tools: list[dict] | None, template_kwargs: dict[str, Any], family: str,
                  variant: str, error: BaseException) -> Path:
     """Write the falsifying example as an adversarial case; return its path. Schema-checked before writing."""
+    from conformance.atomic import write_text
     from conformance.cases import CASES, schema_errors
 
     body: dict[str, Any] = {"messages": messages}
@@ -88,5 +74,6 @@ def save_failure(messages: list[dict], tools: list[dict] | None, template_kwargs
     if problems:
         raise ValueError(f"falsifying example is not a schema-valid case ({problems[0]}); not saved")
     path = CASES / "adversarial" / f"{case_id}.json"
-    write_atomic(path, json.dumps(case, indent=2, ensure_ascii=False) + "\n")
+    # mode 0644: mkstemp creates 0600, and a fixture is an ordinary repository file
+    write_text(path, json.dumps(case, indent=2, ensure_ascii=False) + "\n", mode=0o644)
     return path

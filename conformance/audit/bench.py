@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..atomic import write_text
 from . import synthetic
-from .run import write_atomic
 
 START, END = "<!-- audit:start -->", "<!-- audit:end -->"
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def write_region(path: Path, region: str) -> None:
         text = head + region + tail
     else:
         text = text.rstrip("\n") + "\n\n" + region + "\n"
-    write_atomic(path, text)
+    write_text(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:

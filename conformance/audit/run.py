@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text
 from ..errors import UsageError
 from . import engines
 from .analyse import AuditConfig, state_for
@@ -70,19 +70,6 @@ def generator_info(gen: Any, spec: str | None) -> dict[str, Any] | None:
             "profile": getattr(gen, "profile", None), "encoding": getattr(gen, "encoding", None)}
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_examples(directory: str | os.PathLike[str], tally: Tally) -> list[Path]:
     """One JSONL file per finding / error reason kind: the full example samples, smallest indices first."""
     out: list[Path] = []
@@ -102,6 +89,6 @@ def write_examples(directory: str | os.PathLike[str], tally: Tally) -> list[Path
             by_file.setdefault(stem, []).append(json.dumps(row, ensure_ascii=False, default=repr))
     for stem, rows in by_file.items():
         path = Path(directory) / f"{stem}.jsonl"
-        write_atomic(path, "\n".join(rows) + "\n")
+        write_text(path, "\n".join(rows) + "\n")
         out.append(path)
     return out

@@ -11,9 +11,10 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..atomic import write_text
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,21 +52,8 @@ def versions() -> dict[str, str]:
     return out
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def replace_region(existing: str, body: str) -> str:
@@ -82,7 +70,7 @@ def replace_region(existing: str, body: str) -> str:
 def write_markdown(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
     path = Path(path)
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    write_atomic(path, replace_region(existing, markdown(report)))
+    write_text(path, replace_region(existing, markdown(report)))
 
 
 def _ratio(value: float | None) -> str:

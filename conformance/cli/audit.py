@@ -13,7 +13,8 @@ import os
 
 from ..audit.analyse import AuditConfig
 from ..audit.engines import DEFAULT_CHUNK
-from ..audit.run import ENGINES, audit, write_atomic, write_examples
+from ..atomic import write_text
+from ..audit.run import ENGINES, audit, write_examples
 from ..audit.summary import print_summary
 from ..errors import UsageError
 from ..inputs import parse_template_kwargs
@@ -64,6 +65,6 @@ def run(args: argparse.Namespace) -> int:
         print(text)
         return 0
     if args.json:
-        write_atomic(args.json, text + "\n")
+        write_text(args.json, text + "\n")
     print_summary(report, examples_dir=args.examples_out)
     return 0

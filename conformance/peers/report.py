@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from conformance.golden import write_atomic
+from conformance.atomic import write_text
 
 CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
 #: Errors of the harness, not of the framework (e.g. a case added after the goldens were regenerated): left out of
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     if not reports:
         print(f"no reports in {args.results}; run `nox -s peers` first", file=sys.stderr)
         return 1
-    write_atomic(Path(args.out), render(reports))
+    write_text(Path(args.out), render(reports))
     print(f"wrote {args.out} from {len(reports)} reports")
     return 0
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import golden as G
-from ..golden import write_atomic
+from ..atomic import write_text
 from .engine import Run
 from .reports import summary
 
@@ -64,4 +64,4 @@ def write_html(run: Run, path: str | Path) -> None:
             exp = html.escape(repr(r.details.get("expected_supervised", [])))
             act = html.escape(repr(r.details.get("actual_supervised", [])))
             parts.append(f"<p>expected supervised: <code>{exp}</code><br>generator supervised: <code>{act}</code></p>")
-    write_atomic(Path(path), "\n".join(parts) + "\n")
+    write_text(Path(path), "\n".join(parts) + "\n")

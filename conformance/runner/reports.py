@@ -9,7 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ..golden import versions, write_atomic
+from ..atomic import write_text
+from ..golden import versions
 from .engine import Run
 
 
@@ -31,7 +32,7 @@ def to_json(run: Run) -> dict[str, Any]:
 
 
 def write_json(run: Run, path: str | Path) -> None:
-    write_atomic(Path(path), json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n")
+    write_text(Path(path), json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n")
 
 
 def write_junit(run: Run, path: str | Path) -> None:
@@ -57,4 +58,4 @@ def write_junit(run: Run, path: str | Path) -> None:
         suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
         suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
     ET.indent(root)
-    write_atomic(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+    write_text(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")

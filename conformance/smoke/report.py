@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..golden import write_atomic
+from ..atomic import write_text
 from .checks import CHECKS
 
 
@@ -36,7 +36,7 @@ def document(generator: Any, device: dict[str, Any], settings: Any, runs: list[d
 
 
 def write_json(path: str, doc: dict[str, Any]) -> None:
-    write_atomic(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    write_text(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
 def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
