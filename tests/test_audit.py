@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +34,21 @@ def planted(tmp_path_factory):
     return path, kinds, order
 
 
+def planted_json(path: Path) -> Iterator[Any]:
+    """The planted file's samples that parse as JSON (the invalid-json plants are skipped)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        yield data
+
+
+def messages_and_tools(data: Any) -> tuple[list[dict], list[dict] | None]:
+    """A sample is ``{"messages": [...], "tools": [...]}`` or a bare message list."""
+    return (data["messages"], data.get("tools")) if isinstance(data, dict) else (data, None)
+
+
 @pytest.fixture(scope="module")
 def inline_report(planted):
     report, _ = audit(planted[0], CONFIG, workers=1, chunk_size=32)
@@ -54,12 +72,8 @@ def test_token_totals_match_the_reference_per_profile(planted, inline_report):
     path, _, _ = planted
     loaded = assets.load_bundled(FAMILY)
     total, supervised = 0, Counter()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        messages, tools = (data["messages"], data.get("tools")) if isinstance(data, dict) else (data, None)
+    for data in planted_json(path):
+        messages, tools = messages_and_tools(data)
         for profile in inline_report["tokens"]["supervised"]:
             try:
                 result = compute(loaded.tokenizer, loaded.chat_template, messages, tools, {}, profile)
@@ -186,12 +200,8 @@ def test_parquet_gives_the_same_numbers_as_jsonl(planted, inline_report, tmp_pat
     import pyarrow.parquet as pq
 
     rows = []
-    for line in planted[0].read_text(encoding="utf-8").splitlines():
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        messages, tools = (data["messages"], data.get("tools")) if isinstance(data, dict) else (data, None)
+    for data in planted_json(planted[0]):
+        messages, tools = messages_and_tools(data)
         rows.append({"messages": json.dumps(messages), "tools": json.dumps(tools) if tools else None})
     path = tmp_path / "planted.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=50)
@@ -208,11 +218,7 @@ def test_datasets_directory_with_struct_messages_matches_jsonl(planted, tmp_path
     import datasets
 
     rows = []
-    for line in planted[0].read_text(encoding="utf-8").splitlines():
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for data in planted_json(planted[0]):
         if isinstance(data, list) and all(m["role"] != "bot" for m in data):
             rows.append(data)  # list-of-struct column: keys missing in a message become nulls
     jsonl = tmp_path / "same.jsonl"
