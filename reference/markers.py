@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import segments as S
 from .conversation import REASONING_KEYS
@@ -37,15 +36,13 @@ class MarkerOverflow(ValueError):
     """Too many fields for the marker alphabet, or the data already contains marker code points."""
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     message: int
     part: str
     path: str
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpan:
+class FieldSpan(NamedTuple):
     field: int  # index into the field table
     start: int
     end: int
@@ -60,8 +57,6 @@ class _Marker:
         core = value.strip()
         if not core:
             return value  # whitespace-only or empty: marking it would change its truthiness
-        if MARKER_RE.search(value):
-            raise MarkerOverflow(f"{path}: contains private-use code points U+F0000..U+FFFFD reserved for markers")
         k = len(self.fields)
         if _BASE + 2 * k + 1 > _LIMIT:
             raise MarkerOverflow("more than 32767 fields in one conversation")
@@ -145,6 +140,26 @@ def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all") -> tuple[lis
             msg["content"] = marker.text(msg["content"], i, _ROLE_PART.get(role, S.OTHER), f"{base}.content")
         out.append(msg)
     return out, marker.fields
+
+
+def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None) -> str | None:
+    """JSON path of the first string in the data holding a marker code point (``None``: none does).
+
+    Called only when the real render contains one (a single regex search per conversation), so the cost of
+    walking the data is paid on failure only.
+    """
+    def walk(value: Any, path: str) -> str | None:
+        if isinstance(value, str):
+            return path if MARKER_RE.search(value) else None
+        if isinstance(value, Mapping):
+            items = ((f"{path}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            items = ((f"{path}[{j}]", v) for j, v in enumerate(value))
+        else:
+            return None
+        return next((hit for p, v in items if (hit := walk(v, p))), None)
+
+    return walk(list(messages), "$.messages") or walk(list(tools or []), "$.tools")
 
 
 def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:

@@ -8,6 +8,7 @@ tokenisation with offsets; segmentation and masking are span arithmetic over the
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,11 @@ class Segmentation:
     n_messages: int
     marking: str
     warnings: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def offset_index(self) -> OffsetIndex:
+        """Built once per segmentation, shared by every profile masked from it."""
+        return OffsetIndex.of(self.offsets)
 
     def token_parts(self) -> list[str]:
         """One label per token: the parts its characters belong to, joined with '+' when it straddles parts."""
@@ -69,7 +75,7 @@ class Segmentation:
     def mask(self, policy: Policy | str = CANONICAL) -> MaskResult:
         policy = get_profile(policy) if isinstance(policy, str) else policy
         intervals = supervised_intervals(self.segments, self.turns, policy, self.n_messages)
-        mask, straddles = tokens_from_intervals(self.offsets, intervals, policy.straddle)
+        mask, straddles = tokens_from_intervals(self.offsets, intervals, policy.straddle, self.offset_index)
         return MaskResult(self, policy, mask, straddles)
 
 
@@ -103,35 +109,68 @@ class MaskResult:
 
 
 def tokens_from_intervals(offsets: Sequence[tuple[int, int]], intervals: list[tuple[int, int]],
-                          straddle: str) -> tuple[list[int], list[int]]:
-    """Map merged character intervals to a token mask; report tokens only partly inside an interval."""
-    n = len(offsets)
-    mask = [0] * n
-    straddles: list[int] = []
-    ends = [e for _, e in offsets]
-    starts = [s for s, _ in offsets]
+                          straddle: str, index: OffsetIndex | None = None) -> tuple[list[int], list[int]]:
+    """Map merged character intervals to a token mask; report tokens only partly inside an interval.
+
+    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection and set with one
+    slice assignment; only the tokens at its two edges are examined for straddling.
+    """
+    mask = [0] * len(offsets)
+    straddles: set[int] = set()
+    if not intervals:
+        return mask, []
+    index = index or OffsetIndex.of(offsets)
+    starts, ends = index.starts, index.ends
     for a, b in intervals:
         lo = bisect_right(ends, a)  # first token ending after a
         hi = bisect_left(starts, b)  # first token starting at/after b
-        for t in range(lo, hi):
-            s, e = offsets[t]
-            if e <= s:
-                continue
-            inside = s >= a and e <= b
-            if not inside:
-                straddles.append(t)
+        if lo >= hi:
+            continue
+        mask[lo:hi] = [1] * (hi - lo)
+        edge = set()
+        t = lo
+        while t < hi and starts[t] < a:
+            edge.add(t)
+            t += 1
+        t = hi - 1
+        while t >= lo and ends[t] > b:
+            edge.add(t)
+            t -= 1
+        for t in edge:
+            if ends[t] > starts[t]:
+                straddles.add(t)
                 if straddle == "all":
-                    continue
-            mask[t] = 1
-    return mask, sorted(set(straddles))
+                    mask[t] = 0
+        for z in index.zero_width[bisect_left(index.zero_width, lo):bisect_left(index.zero_width, hi)]:
+            mask[z] = 0  # a token without characters is never inside an interval
+    return mask, sorted(straddles)
+
+
+@dataclass(frozen=True)
+class OffsetIndex:
+    """Token start and end offsets as separate sorted lists (for bisection), and the zero-width tokens."""
+
+    starts: list[int]
+    ends: list[int]
+    zero_width: list[int]
+
+    @classmethod
+    def of(cls, offsets: Sequence[tuple[int, int]]) -> OffsetIndex:
+        starts = [o[0] for o in offsets]
+        ends = [o[1] for o in offsets]
+        return cls(starts, ends, [i for i, (s, e) in enumerate(offsets) if e <= s])
 
 
 def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-    """Token ids and character offsets, encoded as ``apply_chat_template(tokenize=True)`` does."""
+    """Token ids and character offsets, encoded as ``apply_chat_template(tokenize=True)`` does.
+
+    ``encode_batch`` of one text is what transformers itself calls; it is also cheaper than ``encode`` (it
+    releases the GIL while the Rust side works) and its offsets already arrive as a list of tuples.
+    """
     backend = getattr(tokenizer, "_tokenizer", None)
-    if backend is not None and hasattr(backend, "encode"):
-        enc = backend.encode(text, add_special_tokens=False)
-        return list(enc.ids), [tuple(o) for o in enc.offsets]
+    if backend is not None and hasattr(backend, "encode_batch"):
+        enc = backend.encode_batch([text], add_special_tokens=False)[0]
+        return enc.ids, enc.offsets
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
 
@@ -158,6 +197,10 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         validate_messages(messages, tools)
     kwargs = dict(template_kwargs or {})
     text = render(tokenizer, chat_template, messages, tools, kwargs)
+    if markers.MARKER_RE.search(text):
+        where = markers.reserved_path(messages, tools) or "the template's own text"
+        raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
+                                f"reference reserves for field markers")
     structure = learn(tokenizer, chat_template, kwargs)
     for scope in ("all", "assistant"):
         try:

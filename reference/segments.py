@@ -9,7 +9,7 @@ these labels alone, so the labels are the whole contract between segmentation an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # Parts written by a message field (the data).
 SYSTEM = "system"
@@ -39,18 +39,18 @@ PART_CODES = {
 Source = Literal["field", "template"]
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A half-open character range ``[start, end)`` of the render with one label."""
+class Segment(NamedTuple):
+    """A half-open character range ``[start, end)`` of the render with one label.
+
+    A named tuple rather than a frozen dataclass: a long trajectory has thousands of segments and a frozen
+    dataclass's ``__init__`` (``object.__setattr__`` per field) was the largest single cost of segmentation.
+    """
 
     start: int
     end: int
     part: str
     message: int | None
     source: Source
-
-    def __len__(self) -> int:
-        return self.end - self.start
 
 
 @dataclass(frozen=True, slots=True)
