@@ -68,27 +68,39 @@ def _check_tool_call(call: Any, path: str) -> None:
         raise ConversationError(f"{where}.arguments: must be an object or a JSON string, got {type(args).__name__}")
 
 
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the exact-type test spares an ABC check per field
+
+
 def validate_messages(messages: Any, tools: Any = None, path: str = "$") -> None:
-    """Raise :class:`ConversationError` naming the first malformed JSON path, else return ``None``."""
+    """Raise :class:`ConversationError` naming the first malformed JSON path, else return ``None``.
+
+    Runs on every conversation the reference masks, so the common case (plain dicts and strings) takes the
+    cheap tests first and builds a path string only when something is wrong.
+    """
     if not isinstance(messages, Sequence) or isinstance(messages, (str, bytes)):
         raise ConversationError(f"{path}.messages: must be a list of messages, got {type(messages).__name__}")
     if not messages:
         raise ConversationError(f"{path}.messages: the conversation is empty")
     for i, message in enumerate(messages):
-        where = f"{path}.messages[{i}]"
-        if not isinstance(message, Mapping):
-            raise ConversationError(f"{where}: a message must be an object, got {type(message).__name__}")
+        if not _is_mapping(message):
+            raise ConversationError(f"{path}.messages[{i}]: a message must be an object, got {type(message).__name__}")
         role = message.get("role")
-        if not isinstance(role, str):
-            raise ConversationError(f"{where}.role: missing or not a string")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
+            where = f"{path}.messages[{i}]"
+            if not isinstance(role, str):
+                raise ConversationError(f"{where}.role: missing or not a string")
             raise ConversationError(f"{where}.role: unknown role {role!r} (known: {', '.join(sorted(ROLES))})")
-        _check_text(message.get("content"), f"{where}.content")
+        content = message.get("content")
+        if content is not None and type(content) is not str:
+            _check_text(content, f"{path}.messages[{i}].content")
         for key in REASONING_KEYS:
-            if message.get(key) is not None and not isinstance(message[key], str):
-                raise ConversationError(f"{where}.{key}: must be a string or null")
+            value = message.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ConversationError(f"{path}.messages[{i}].{key}: must be a string or null")
         calls = message.get("tool_calls")
         if calls is not None:
+            where = f"{path}.messages[{i}]"
             if role != "assistant":
                 raise ConversationError(f"{where}.tool_calls: only assistant messages carry tool calls")
             if not isinstance(calls, list):
@@ -98,7 +110,7 @@ def validate_messages(messages: Any, tools: Any = None, path: str = "$") -> None
         try:
             message_weight(message)
         except ConversationError as exc:
-            raise ConversationError(f"{where}.{exc}") from None
+            raise ConversationError(f"{path}.messages[{i}].{exc}") from None
     if tools is not None:
         if not isinstance(tools, list):
             raise ConversationError(f"{path}.tools: must be a list of tool schemas, got {type(tools).__name__}")

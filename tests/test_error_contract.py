@@ -10,6 +10,7 @@ file and the template from the CLI. Asset problems and the sandbox have their ow
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -17,7 +18,7 @@ from conformance import assets
 from conformance.cli import main
 from conformance.errors import CaseError
 from conformance.inputs import read_conversation
-from reference import ConversationError, TemplateRefusal, segment
+from reference import ConversationError, SegmentationError, TemplateRefusal, segment
 
 U = {"role": "user", "content": "Hi."}
 A = {"role": "assistant", "content": "Hello."}
@@ -172,3 +173,20 @@ def test_template_refusal_is_typed_and_one_line(tmp_path, capsys, family, varian
     code = main(["mask", "--family", family, "--variant", variant, "--messages", str(path)])
     assert code == 2
     assert_one_line(capsys.readouterr().err, f"{path} ({loaded.label}): ", message)
+
+
+@pytest.mark.parametrize(("messages", "tools", "json_path"), [
+    ([{"role": "user", "content": "see \U000f0003 here"}, A], None, "$.messages[0].content"),
+    ([U, {"role": "assistant", "content": "ok", "reasoning_content": "r\U000ffffd"}], None,
+     "$.messages[1].reasoning_content"),
+    ([U, A], [{**TOOL, "function": {**TOOL["function"], "description": "x\U000f0000"}}],
+     "$.tools[0].function.description"),
+])
+def test_data_holding_marker_code_points_is_refused_with_its_path(messages, tools, json_path):
+    """The reference marks fields with U+F0000..U+FFFFD; data that already holds one would corrupt the spans.
+
+    One search of the real render finds it (tools included, which are never marked), then the path is named.
+    """
+    loaded = assets.load_bundled("qwen3")
+    with pytest.raises(SegmentationError, match=re.escape(json_path) + ": contains private-use code points"):
+        segment(loaded.tokenizer, loaded.chat_template, messages, tools)
