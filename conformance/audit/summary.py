@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..console import make_console
+
 
 def _pct(n: int, d: int) -> str:
     return f"{100 * n / d:.1f}%" if d else "-"
@@ -26,7 +28,7 @@ def _where(items: list[dict[str, Any]]) -> str:
 
 
 def print_summary(report: dict[str, Any], console: Console | None = None, examples_dir: str | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     tok = report["tokenizer"]
     label = tok["family"] if tok["variant"] == "default" else f"{tok['family']}/{tok['variant']}"
     samples, errors = report["samples"], report["errors"]

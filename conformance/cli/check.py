@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..console import make_console
+
 VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "mask_mismatch": "red", "token_divergence": "red",
                  "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red"}
 
@@ -42,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import run as run_generator
     from ..runner.html_report import write_html
 
-    console = Console()
+    console = make_console()
     sel = Selection(args.family, args.category, args.cases)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[last]}"), TimeRemainingColumn(), console=Console(stderr=True),
+                  TextColumn("{task.fields[last]}"), TimeRemainingColumn(), console=make_console(stderr=True),
                   transient=True) as progress:
         task = progress.add_task(f"checking {args.spec}", total=None, last="")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from .. import assets
+from ..console import make_console
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
         source = f.tokenizer_source.split(": ", 1)[-1].split(". ")[0] if f.rebuilt else f.tokenizer_source
         tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + source
         table.add_row(name, "\n".join(f.variant_names), f.models, tok, f.license)
-    Console().print(table)
+    make_console().print(table)
     return 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
 from rich.text import Text
 
 from reference import LossmaskError, segment
 
 from .. import assets
+from ..console import make_console
 from ..inputs import parse_template_kwargs, read_conversation
 
 STYLE_SUPERVISED = "bold green"
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             "warnings": seg.warnings,
         }, ensure_ascii=False))
         return 0
-    console = Console()
+    console = make_console()
     rendered = Text()
     straddles = set(result.straddles)
     for t, piece in enumerate(pieces):

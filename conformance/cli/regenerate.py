@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
+
+from ..console import make_console
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     for fam in args.family or []:
         if fam not in known:
             raise UsageError(f"no such family {fam!r}; families: {', '.join(known)}")
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     with console.status("regenerating goldens") as status:
         summary = regenerate.run(args.check, args.family, args.cases,
                                  progress=lambda label: status.update(f"reference on {label}"))
-    out = Console()
+    out = make_console()
     table = Table(title="golden data " + ("drift (--check)" if args.check else "regenerated"))
     for col in ("family/variant", "added", "changed", "removed", "errors"):
         table.add_column(col, justify="left" if col == "family/variant" else "right")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import write_text
+from ..console import make_console
 from .checks import CHECKS
 
 
@@ -40,7 +41,7 @@ def write_json(path: str, doc: dict[str, Any]) -> None:
 
 
 def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     dev = doc["device"]
     table = Table(title=f"lossmask smoke · generator {doc['generator']['name']} · {dev['type']} ({dev['name']}, "
                         f"{dev['dtype']}, {dev['threads']} thread(s))")
