@@ -7,8 +7,8 @@ old file or the new one, never a truncated mix. So the data goes to a temporary 
 (same filesystem, so the rename cannot become a copy) and ``os.replace`` swaps it in; on any error the temporary
 file is removed and the target is left as it was.
 
-The temporary file is created by :func:`tempfile.mkstemp`, so the written file has mode 0600 unless ``mode`` is
-given.
+:func:`tempfile.mkstemp` creates the temporary file with mode 0600; it is widened to what a plain ``open()``
+would give (0666 less the umask) unless ``mode`` is given, so goldens and reports are readable like any file.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from pathlib import Path
 __all__ = ["write_bytes", "write_text"]
 
 
+def _default_mode() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; restore at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` atomically, creating parent directories; ``mode`` sets its permissions."""
     target = Path(path)
@@ -28,8 +34,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None =
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, _default_mode() if mode is None else mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
