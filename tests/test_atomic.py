@@ -22,9 +22,9 @@ def test_written_file_has_the_mode_open_would_give(tmp_path):
     old = os.umask(0o027)
     try:
         write_text(tmp_path / "report.json", "{}\n")
-        write_text(tmp_path / "case.json", "{}\n", mode=0o640)
+        write_text(tmp_path / "case.json", "{}\n", mode=0o600)
     finally:
         os.umask(old)
     assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o640  # 0666 less umask 027
-    assert (tmp_path / "case.json").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "case.json").stat().st_mode & 0o777 == 0o600  # an explicit mode wins
     assert (tmp_path / "report.json").read_bytes() == b"{}\n"
