@@ -17,6 +17,7 @@ fields only (``scope="assistant"``).
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -189,5 +190,5 @@ def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]
         spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))
-    spans.sort(key=lambda s: (s.start, s.end))
+    spans.sort(key=itemgetter(1, 2))  # (start, end)
     return clean, spans

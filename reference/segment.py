@@ -22,6 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from . import segments as S
@@ -53,14 +54,15 @@ class Segmenter:
         self.text = text
         self.messages = messages
         self.fields = fields
-        self.spans = spans
+        self.spans = sorted(spans, key=itemgetter(1, 2))  # (start, end); linear when already sorted
         self.structure = structure
         self.warnings: list[str] = []
         # A field rendered twice (gpt-oss repeats a call's name in the tool turn) places its turn by its first
         # occurrence; later occurrences are template text of another message (labelled ``other``).
+        # Built from the sorted spans, so each message's list is in text order.
         self.by_message: dict[int, list[FieldSpan]] = defaultdict(list)
         seen: set[int] = set()
-        for span in spans:
+        for span in self.spans:
             if span.field not in seen:
                 seen.add(span.field)
                 self.by_message[fields[span.field].message].append(span)
@@ -113,7 +115,7 @@ class Segmenter:
 
     def _turn(self, i: int, floor: int, last_user: int) -> S.AssistantTurn | None:
         st = self.structure
-        own = sorted(self.by_message.get(i, []), key=lambda s: s.start)
+        own = self.by_message.get(i, [])  # in text order: built from the sorted spans
         lo = self._prev_bound(i, floor, own[0].start if own else None)
         hi = self._next_bound(i, max(s.end for s in own) if own else lo)
         if own:
@@ -199,13 +201,12 @@ class Segmenter:
                 if b > a:
                     out.append(S.Segment(a, b, part, i, "template"))
             out.extend(self._body_glue(turn))
-        out.sort(key=lambda s: (s.start, s.end))
+        out.sort(key=itemgetter(0, 1))  # (start, end)
         return self._fill(out)
 
     def _body_glue(self, turn: S.AssistantTurn) -> list[S.Segment]:
         start, end = turn.body
-        own = sorted((s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end),
-                     key=lambda s: s.start)
+        own = [s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end]
         parts = [self.fields[s.field].part for s in own]
         out = []
         cursor, prev = start, None
