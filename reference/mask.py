@@ -12,6 +12,8 @@ import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter, le
 from typing import Any
 
 from . import markers
@@ -156,9 +158,10 @@ class OffsetIndex:
 
     @classmethod
     def of(cls, offsets: Sequence[tuple[int, int]]) -> OffsetIndex:
-        starts = [o[0] for o in offsets]
-        ends = [o[1] for o in offsets]
-        return cls(starts, ends, [i for i, (s, e) in enumerate(offsets) if e <= s])
+        # C-level iteration (map/compress) rather than comprehensions: this runs over every token.
+        starts = list(map(itemgetter(0), offsets))
+        ends = list(map(itemgetter(1), offsets))
+        return cls(starts, ends, list(compress(range(len(ends)), map(le, ends, starts))))
 
 
 def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
