@@ -83,17 +83,22 @@ def _clauses(message: str) -> list[str]:
     return [re.sub(r" \(\d+\)", "", part).strip() for part in head.split("; ") if part.strip()]
 
 
+def _most_common(counts: Counter, n: int) -> list[tuple[str, int]]:
+    """Highest counts first, ties in alphabetical order, so PEERS.md is the same on every rebuild."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def explain(results: list[dict[str, Any]]) -> str:
     """One line saying what the framework does differently in these failing results (most frequent first)."""
     verdicts = Counter(r["verdict"] for r in results)
     parts = []
     mism = [r for r in results if r["verdict"] == "mask_mismatch"]
     if mism:
-        clauses = Counter(c for r in mism for c in set(_clauses(r["message"])))
+        clauses = Counter(c for r in mism for c in dict.fromkeys(_clauses(r["message"])))
         profiles = Counter(p for r in mism for p in r.get("details", {}).get("matching_profiles", [])[:1])
-        text = "; ".join(f"{c} ({n})" for c, n in clauses.most_common(3))
+        text = "; ".join(f"{c} ({n})" for c, n in _most_common(clauses, 3))
         if profiles:
-            name, n = profiles.most_common(1)[0]
+            name, n = _most_common(profiles, 1)[0]
             text += f"; {n}/{len(mism)} equal profile `{name}`"
         parts.append(f"mask: {text}")
     div = [r for r in results if r["verdict"] == "token_divergence"]
@@ -101,27 +106,35 @@ def explain(results: list[dict[str, Any]]) -> str:
         firsts: Counter = Counter()
         extra: Counter = Counter()
         missing: Counter = Counter()
+        refused = 0
         for r in div:
             d = r.get("details", {})
             k = d.get("first_difference", 0) - d.get("context_start", 0)
             exp, act = d.get("expected_tokens", []), d.get("actual_tokens", [])
-            firsts[(exp[k] if k < len(exp) else "<end>", act[k] if k < len(act) else "<end>")] += 1
+            if exp or act:  # a divergence without token context (the template refused; the generator did not)
+                firsts[(exp[k] if k < len(exp) else "<end>", act[k] if k < len(act) else "<end>")] += 1
+            else:
+                refused += 1
             for op in d.get("supervised_text_diff", []):
                 if op["actual"].strip():
                     extra[op["actual"]] += 1
                 if op["expected"].strip():
                     missing[op["expected"]] += 1
-        (want, got), n = firsts.most_common(1)[0]
-        text = f"token stream differs from the full render ({len(div)}), most often {_short(want, 24)} → {_short(got, 24)} ({n})"
+        text = f"token stream differs from the full render ({len(div)})"
+        if firsts:
+            (want, got), n = _most_common(firsts, 1)[0]
+            text += f", most often {_short(want, 24)} → {_short(got, 24)} ({n})"
+        if refused:
+            text += f"; {refused} where the template refuses the conversation and the framework still returned tokens"
         if extra:
-            text += f"; trains {_short(extra.most_common(1)[0][0])} the render lacks"
+            text += f"; trains {_short(_most_common(extra, 1)[0][0])} the render lacks"
         if missing:
-            text += f"; does not train {_short(missing.most_common(1)[0][0])}"
+            text += f"; does not train {_short(_most_common(missing, 1)[0][0])}"
         parts.append(text)
     errs = [r for r in results if r["verdict"] not in {"mask_mismatch", "token_divergence"}]
     if errs:
         first = Counter(r["message"].splitlines()[0][:110] if r["message"] else r["verdict"] for r in errs)
-        msg, n = first.most_common(1)[0]
+        msg, n = _most_common(first, 1)[0]
         parts.append(f"{', '.join(f'{v} {c}' for v, c in verdicts.items() if v not in {'mask_mismatch', 'token_divergence'})}"
                      f": {_short(msg, 110)}")
     return " · ".join(parts)
@@ -186,7 +199,7 @@ def render(reports: list[dict[str, Any]]) -> str:
         declined = Counter(r["message"].removeprefix("declined: ")[:100] for r in rep["results"]
                            if r["verdict"] == "unsupported")
         if declined:
-            lines += ["", "Declined: " + "; ".join(f"{_short(m, 100)} ({n})" for m, n in declined.most_common(3))]
+            lines += ["", "Declined: " + "; ".join(f"{_short(m, 100)} ({n})" for m, n in _most_common(declined, 3))]
         if rep.get("_harness"):
             lines += ["", f"Left out: {len(rep['_harness'])} results the harness could not judge "
                       f"({_short(rep['_harness'][0]['message'].split(': ')[-1], 80)})."]
