@@ -162,7 +162,8 @@ PEERS = {
                      ["llamafactory_sft:generate", "llamafactory_sft:generate_sharegpt"]),
     "verl": (["verl==0.9.1", "torch==2.13.0", "pandas", "pyarrow"], [],
              ["verl_sft:generate", "verl_sft:generate_ignore_mismatch"]),
-    "torchtune": (["torchtune==0.6.1", "torchao==0.10.0", "torch==2.13.0"], [], ["torchtune_qwen:generate"]),
+    "torchtune": (["torchtune==0.6.1", "torchao==0.10.0", "transformers==5.23.0", "tokenizers==0.23.3", "torch==2.13.0"],
+                  [], ["torchtune_qwen:generate"]),
     # openrlhf's dependency flash-attn builds only against CUDA: install it without deps plus what SFTDataset needs
     "openrlhf": (["openrlhf==0.11.2"], ["--no-deps"], ["openrlhf_sft:generate"]),
     # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips
