@@ -17,8 +17,8 @@ fields only (``scope="assistant"``).
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from . import segments as S
@@ -34,7 +34,7 @@ _ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool":
 
 
 class MarkerOverflow(ValueError):
-    """Too many fields for the marker alphabet, or the data already contains marker code points."""
+    """Too many fields for the marker alphabet (data holding marker code points is refused by ``segment``)."""
 
 
 class Field(NamedTuple):

@@ -167,8 +167,8 @@ class OffsetIndex:
 def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
     """Token ids and character offsets, encoded as ``apply_chat_template(tokenize=True)`` does.
 
-    ``encode_batch`` of one text is what transformers itself calls; it is also cheaper than ``encode`` (it
-    releases the GIL while the Rust side works) and its offsets already arrive as a list of tuples.
+    ``encode_batch`` of one text is the call transformers itself makes, so the ids are the same by construction;
+    its offsets arrive as a list of tuples, so no per-token conversion is needed here.
     """
     backend = getattr(tokenizer, "_tokenizer", None)
     if backend is not None and hasattr(backend, "encode_batch"):

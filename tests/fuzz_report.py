@@ -74,6 +74,5 @@ def save_failure(messages: list[dict], tools: list[dict] | None, template_kwargs
     if problems:
         raise ValueError(f"falsifying example is not a schema-valid case ({problems[0]}); not saved")
     path = CASES / "adversarial" / f"{case_id}.json"
-    # mode 0644: mkstemp creates 0600, and a fixture is an ordinary repository file
-    write_text(path, json.dumps(case, indent=2, ensure_ascii=False) + "\n", mode=0o644)
+    write_text(path, json.dumps(case, indent=2, ensure_ascii=False) + "\n")
     return path

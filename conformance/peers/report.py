@@ -111,9 +111,9 @@ def explain(results: list[dict[str, Any]]) -> str:
             d = r.get("details", {})
             k = d.get("first_difference", 0) - d.get("context_start", 0)
             exp, act = d.get("expected_tokens", []), d.get("actual_tokens", [])
-            if exp or act:  # a divergence without token context (the template refused; the generator did not)
+            if exp or act:
                 firsts[(exp[k] if k < len(exp) else "<end>", act[k] if k < len(act) else "<end>")] += 1
-            else:
+            else:  # no token context: the template refused the conversation, the framework returned tokens
                 refused += 1
             for op in d.get("supervised_text_diff", []):
                 if op["actual"].strip():
