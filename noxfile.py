@@ -87,7 +87,7 @@ def audit_ray(session: nox.Session) -> None:
 def audit_bench(session: nox.Session) -> None:
     """Benchmark `lossmask audit` (≥100k synthetic conversations, 1→N workers, peak memory) into BENCHMARKS.md."""
     install_project(session, *LATEST)
-    session.run("python", "-m", "conformance.audit.bench", *session.posargs)
+    session.run("python", "-m", "lossmask.audit.bench", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["bench"])
@@ -199,10 +199,10 @@ def peers(session: nox.Session, framework: str) -> None:
     os.makedirs(os.path.join("peers", "results"), exist_ok=True)
     for spec in generators:
         out = os.path.join("peers", "results", spec.replace(":", "-") + ".json")
-        session.run("lossmask", "check", f"conformance.peers.{spec}", "--jobs", "2", "--details", "0",
+        session.run("lossmask", "check", f"lossmask.peers.{spec}", "--jobs", "2", "--details", "0",
                     "--json-report", out, *session.posargs, env=env, success_codes=[0, 1])
     # the reference in this venv: cases it fails here are environment (transformers pin), not framework, effects
     baseline = os.path.join("peers", "results", "baseline", f"{framework}.json")
     session.run("lossmask", "check", "reference", "--jobs", "2", "--details", "0", "--json-report", baseline,
                 *session.posargs, env=env, success_codes=[0, 1])
-    session.run("python", "-m", "conformance.peers.report")
+    session.run("python", "-m", "lossmask.peers.report")

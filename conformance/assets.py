@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reference.render import pin_date
+from lossmask.reference.render import pin_date
 
 from .atomic import write_bytes
 from .errors import AssetError, LossmaskError
 
-FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or Path(__file__).resolve().parent.parent / "fixtures")
+def _bundled_fixtures() -> Path:
+    """Where the fixtures are: inside the installed package (a wheel), else beside it (this checkout)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "fixtures"
+    return installed if (installed / "tokenizers").is_dir() else here.parent / "fixtures"
+
+
+FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or _bundled_fixtures())
 TOKENIZERS = FIXTURES / "tokenizers"
 DEFAULT_VARIANT = "default"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from reference.conversation import validate_messages
-from reference.errors import ConversationError
+from lossmask.reference.conversation import validate_messages
+from lossmask.reference.errors import ConversationError
 
 from .assets import FIXTURES
 from .errors import CaseError

@@ -7,7 +7,7 @@ reach a user as a traceback.
 from __future__ import annotations
 
 
-from reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
+from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
 __all__ = [
     "AssetError", "CaseError", "ConversationError", "LossmaskError", "SegmentationError", "TemplateRefusal", "UsageError",

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from reference import PROFILES, TemplateRefusal, segment
+from lossmask.reference import PROFILES, TemplateRefusal, segment
 
 from . import assets
 from .assets import FIXTURES, LoadedTokenizer

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reference.conversation import validate_messages
-from reference.errors import ConversationError
+from lossmask.reference.conversation import validate_messages
+from lossmask.reference.errors import ConversationError
 
 from .errors import CaseError
 

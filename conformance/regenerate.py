@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reference.errors import LossmaskError
+from lossmask.reference.errors import LossmaskError
 
 from . import golden as G
 from .atomic import write_text

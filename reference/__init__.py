@@ -1,6 +1,6 @@
 """The reference SFT loss mask: render → segment → policy → mask, template-agnostic.
 
-    from reference import compute, segment
+    from lossmask.reference import compute, segment
     result = compute(tokenizer, tokenizer.chat_template, messages, tools, {"enable_thinking": True})
     result.input_ids, result.loss_mask, result.straddles
 

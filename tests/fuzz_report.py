@@ -51,8 +51,8 @@ def terminal_summary(reporter: Any) -> None:
 def save_failure(messages: list[dict], tools: list[dict] | None, template_kwargs: dict[str, Any], family: str,
                  variant: str, error: BaseException) -> Path:
     """Write the falsifying example as an adversarial case; return its path. Schema-checked before writing."""
-    from conformance.atomic import write_text
-    from conformance.cases import CASES, schema_errors
+    from lossmask.atomic import write_text
+    from lossmask.cases import CASES, schema_errors
 
     body: dict[str, Any] = {"messages": messages}
     if tools:

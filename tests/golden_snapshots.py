@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from conformance.golden import golden_path
+from lossmask.golden import golden_path
 
 
 class GoldenTableExtension(SingleFileSnapshotExtension):

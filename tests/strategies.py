@@ -27,7 +27,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from reference.markers import THINK_CLOSE, THINK_OPEN
+from lossmask.reference.markers import THINK_CLOSE, THINK_OPEN
 
 #: The witness delimiter; excluded from every generated alphabet so witnesses are unique in the render.
 WITNESS = "§"
@@ -57,9 +57,9 @@ def _probe_conversation() -> tuple[list[dict], list[dict]]:
 @functools.cache
 def template_literals() -> tuple[str, ...]:
     """Special tokens the bundled templates write, plus learned headers and end-of-turn strings (sorted)."""
-    from conformance import assets
-    from reference.render import render
-    from reference.structure import learn
+    from lossmask import assets
+    from lossmask.reference.render import render
+    from lossmask.reference.structure import learn
 
     found: set[str] = {THINK_OPEN, THINK_CLOSE}
     messages, tools = _probe_conversation()

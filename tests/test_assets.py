@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from conformance import assets
-from conformance.errors import AssetError
+from lossmask import assets
+from lossmask.errors import AssetError
 
 FAMILIES = ["qwen3_5", "qwen3", "qwen2_5", "llama3", "deepseek_v3", "deepseek_v4", "gpt_oss", "mistral_nemo"]
 

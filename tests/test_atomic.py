@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conformance.atomic import write_bytes, write_text
+from lossmask.atomic import write_bytes, write_text
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from conformance import assets
-from conformance.audit import AuditConfig, audit
-from conformance.audit import findings as F
-from conformance.audit import synthetic as S
-from conformance.audit.readers import Source
-from conformance.cli import main
-from reference import compute
-from reference.errors import LossmaskError
+from lossmask import assets
+from lossmask.audit import AuditConfig, audit
+from lossmask.audit import findings as F
+from lossmask.audit import synthetic as S
+from lossmask.audit.readers import Source
+from lossmask.cli import main
+from lossmask.reference import compute
+from lossmask.reference.errors import LossmaskError
 
 FAMILY = "qwen3_5"  # the plants' expected effects are stated for this template (see synthetic.py)
 CONFIG = AuditConfig(tokenizer=FAMILY)
@@ -141,7 +141,7 @@ def test_literal_scanner_and_empty_assistant():
 def test_generator_disagreements_are_counted(tmp_path, planted):
     gen = tmp_path / "gen_no_eot.py"
     gen.write_text(
-        "from reference import compute\n"
+        "from lossmask.reference import compute\n"
         "def generate(tokenizer, messages, tools=None, **kw):\n"
         "    r = compute(tokenizer, tokenizer.chat_template, messages, tools, kw, 'no-eot')\n"
         "    return r.input_ids, r.loss_mask\n"
@@ -234,7 +234,7 @@ def test_datasets_directory_with_struct_messages_matches_jsonl(planted, tmp_path
 
 
 def test_an_unexpected_reference_exception_is_a_counted_error(planted, monkeypatch):
-    import conformance.audit.analyse as A
+    import lossmask.audit.analyse as A
 
     real = A.segment
 

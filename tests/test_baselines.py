@@ -1,7 +1,7 @@
 """The per-message baseline: right stream where the template does not rewrite history, wrong where it does."""
 
-from conformance import assets
-from conformance.baselines.per_message import generate
+from lossmask import assets
+from lossmask.baselines.per_message import generate
 from tests.conversations import EMPTY_REASONING, MULTI_TURN_REASONING, TOOL_FLOW, WEATHER_TOOL
 
 

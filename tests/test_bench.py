@@ -2,8 +2,8 @@
 
 import json
 
-from conformance.bench import conversations, report
-from conformance.cli import main
+from lossmask.bench import conversations, report
+from lossmask.cli import main
 
 
 def test_bench_tiny_run_writes_json_and_only_its_region(tmp_path, capsys):

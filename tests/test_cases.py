@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from conformance.cases import CATEGORIES, load_case, load_cases, schema_errors
-from conformance.errors import CaseError
+from lossmask.cases import CATEGORIES, load_case, load_cases, schema_errors
+from lossmask.errors import CaseError
 
 MINIMUM = {"single_turn": 5, "multi_turn": 8, "tool_call": 8, "adversarial": 10}
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conformance.cli import main
+from lossmask.cli import main
 from tests.conversations import MULTI_TURN_REASONING, TOOL_FLOW, WEATHER_TOOL
 
 

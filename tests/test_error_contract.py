@@ -14,11 +14,11 @@ import re
 
 import pytest
 
-from conformance import assets
-from conformance.cli import main
-from conformance.errors import CaseError
-from conformance.inputs import read_conversation
-from reference import ConversationError, SegmentationError, TemplateRefusal, segment
+from lossmask import assets
+from lossmask.cli import main
+from lossmask.errors import CaseError
+from lossmask.inputs import read_conversation
+from lossmask.reference import ConversationError, SegmentationError, TemplateRefusal, segment
 
 U = {"role": "user", "content": "Hi."}
 A = {"role": "assistant", "content": "Hello."}

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import assets
-from conformance.cli import main
-from conformance.errors import AssetError
-from reference import LossmaskError, segment
+from lossmask import assets
+from lossmask.cli import main
+from lossmask.errors import AssetError
+from lossmask.reference import LossmaskError, segment
 
 FAMILY = "qwen2_5"
 CHAT = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]

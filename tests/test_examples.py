@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.runner import Selection, run
+from lossmask.runner import Selection, run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENTRYPOINT = EXAMPLES / "entrypoint_generator"

@@ -26,10 +26,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, given, reject, seed, settings
 
-from conformance import assets
-from reference import PROFILES, TemplateRefusal, segment
-from reference import segments as S
-from reference.conversation import message_weight
+from lossmask import assets
+from lossmask.reference import PROFILES, TemplateRefusal, segment
+from lossmask.reference import segments as S
+from lossmask.reference.conversation import message_weight
 from tests import fuzz_report
 from tests.strategies import conversations
 

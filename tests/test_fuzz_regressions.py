@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from conformance import assets
-from conformance.cases import load_cases
-from reference import segment
+from lossmask import assets
+from lossmask.cases import load_cases
+from lossmask.reference import segment
 from tests.strategies import WITNESS, Conversation, tag_role
 from tests.test_fuzz_reference import check_example
 

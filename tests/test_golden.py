@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from conformance import assets, regenerate
-from conformance import golden as G
-from conformance.cases import load_cases, schema_errors
-from reference import segment
-from reference.render import render
+from lossmask import assets, regenerate
+from lossmask import golden as G
+from lossmask.cases import load_cases, schema_errors
+from lossmask.reference import segment
+from lossmask.reference.render import render
 
 CASES = {c.id: c for c in load_cases()}
 KEYS = G.expected_keys(list(CASES.values()))
@@ -145,7 +145,7 @@ def test_regenerate_check_detects_drift_and_regenerate_repairs_it(tmp_path, monk
 
 
 def test_regenerate_check_is_clean_on_main(capsys):
-    from conformance.cli import main
+    from lossmask.cli import main
 
     assert main(["regenerate", "--check", "--family", "qwen2_5"]) == 0
     assert "0 drifted" in capsys.readouterr().out

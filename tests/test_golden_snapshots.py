@@ -3,8 +3,8 @@
 
 import pytest
 
-from conformance import golden as G
-from conformance.cases import load_cases
+from lossmask import golden as G
+from lossmask.cases import load_cases
 from tests.golden_snapshots import GoldenTableExtension
 
 CASES = {c.id: c for c in load_cases()}
@@ -17,7 +17,7 @@ FAMILIES = sorted({(f, v) for f, v, _ in KEYS})
 
 @pytest.mark.parametrize("family,variant", FAMILIES, ids=[f"{f}/{v}" for f, v in FAMILIES])
 def test_token_tables(family, variant, snapshot):
-    from conformance import assets
+    from lossmask import assets
 
     loaded = assets.load_bundled(family, variant)
     checked = 0

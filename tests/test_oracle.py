@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import assets
-from reference import LossmaskError, segment
-from reference.oracle import oracle_turns
+from lossmask import assets
+from lossmask.reference import LossmaskError, segment
+from lossmask.reference.oracle import oracle_turns
 
 NOTES = json.loads((Path(__file__).parent.parent / "fixtures" / "oracle" / "turn_structure.json").read_text())
 TEMPLATES = [(f, v) for f, fam in assets.families().items() for v in fam.variant_names]
@@ -22,12 +22,12 @@ def conversations():
     """The fixture corpus when present, plus the unit-test conversations."""
     from tests.conversations import ALL
 
-    from conformance.bench.conversations import build
+    from lossmask.bench.conversations import build
 
     out = [(name, msgs, tools, {}) for name, (msgs, tools) in ALL.items()]
     out.append(("bench_8_turns", *build(8), {}))  # reasoning + calls in one message (gpt-oss refuses a sentinel there)
     try:
-        from conformance.cases import load_cases
+        from lossmask.cases import load_cases
     except ImportError:
         return out
     return out + [(c.id, c.messages, c.tools, c.template_kwargs or {}) for c in load_cases()]

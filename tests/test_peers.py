@@ -13,11 +13,11 @@ import json
 
 import pytest
 
-from conformance import assets
-from conformance.cases import load_cases
-from conformance.generators import Unsupported, load
-from conformance.peers import ADAPTERS, report
-from conformance.peers.identify import identify, require_name
+from lossmask import assets
+from lossmask.cases import load_cases
+from lossmask.generators import Unsupported, load
+from lossmask.peers import ADAPTERS, report
+from lossmask.peers.identify import identify, require_name
 
 #: framework -> (module that must import, [(spec, family, variant)]) ; every spec runs on case plain_answer
 PEER_CASES = {
@@ -56,7 +56,7 @@ def test_peer_runs_on_plain_answer(framework: str) -> None:
     question, answer = case.messages[0]["content"], case.messages[1]["content"]
     ran = 0
     for spec, family, variant in specs:
-        gen = load(f"conformance.peers.{spec}")
+        gen = load(f"lossmask.peers.{spec}")
         assert gen.version and gen.version != "not installed", spec
         tok = assets.load_bundled(family, variant).tokenizer
         try:
@@ -83,7 +83,7 @@ def test_peer_absent_framework_declines(spec: str) -> None:
             "torchtune_qwen": "torchtune", "axolotl_chat": "axolotl", "llamafactory_sft": "llamafactory"}[module]
     if importlib.util.find_spec(dist) is not None:
         pytest.skip(f"{dist} is installed here; the framework-backed test covers this adapter")
-    gen = load(f"conformance.peers.{spec}")
+    gen = load(f"lossmask.peers.{spec}")
     tok = assets.load_bundled("qwen2_5" if module == "torchtune_qwen" else "qwen3").tokenizer
     with pytest.raises(Unsupported, match=dist):
         gen(tok, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])
@@ -92,7 +92,7 @@ def test_peer_absent_framework_declines(spec: str) -> None:
 def test_peer_slime_absent_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     if importlib.util.find_spec("slime") is not None:
         pytest.skip("a slime checkout is on sys.path here")
-    from conformance.peers import slime_mask
+    from lossmask.peers import slime_mask
 
     slime_mask._locate.cache_clear()
     slime_mask._module.cache_clear()
@@ -121,7 +121,7 @@ def test_peer_require_name_declines_unknown_template() -> None:
 
 
 def test_peer_llamafactory_sharegpt_mapping() -> None:
-    from conformance.peers.llamafactory_sft import _inline_reasoning, _to_sharegpt
+    from lossmask.peers.llamafactory_sft import _inline_reasoning, _to_sharegpt
 
     call = {"type": "function", "function": {"name": "f", "arguments": {"a": 1}}}
     messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"},
@@ -171,7 +171,7 @@ def test_peer_report_without_results_fails(tmp_path) -> None:
 
 def test_peer_registry_names_existing_modules() -> None:
     for module in ADAPTERS:
-        assert importlib.util.find_spec(f"conformance.peers.{module}") is not None, module
+        assert importlib.util.find_spec(f"lossmask.peers.{module}") is not None, module
 
 
 def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path) -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.pytest_plugin import golden, parametrize_cases
+from lossmask.pytest_plugin import golden, parametrize_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 

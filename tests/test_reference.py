@@ -2,9 +2,9 @@
 
 import pytest
 
-from conformance import assets
-from reference import TemplateRefusal, compute, segment
-from reference import segments as S
+from lossmask import assets
+from lossmask.reference import TemplateRefusal, compute, segment
+from lossmask.reference import segments as S
 from tests.conversations import ALL, EMPTY_REASONING, HIJACK, MULTI_TURN_REASONING, TOOL_FLOW, WEIGHTED
 
 TEMPLATES = [(f, v) for f, fam in assets.families().items() for v in fam.variant_names]

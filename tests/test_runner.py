@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import schema_errors
-from conformance.cli import main
-from conformance.errors import UsageError
-from conformance.runner import Selection, run
-from conformance.runner import reports
+from lossmask.cases import schema_errors
+from lossmask.cli import main
+from lossmask.errors import UsageError
+from lossmask.runner import Selection, run
+from lossmask.runner import reports
 
 MOD = "tests.generators.misbehaving"
 JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_misbehaving.py'}"
@@ -143,7 +143,7 @@ def test_cli_reports_and_exit_codes(tmp_path, capsys):
 def test_reference_passes_everything():
     outcome = run("reference", Selection())
     assert {r.verdict for r in outcome.results} == {"pass"}
-    from conformance.golden import expected_keys
+    from lossmask.golden import expected_keys
 
     assert len(outcome.results) == len(expected_keys()) >= 544
     assert reports.summary(outcome)["failed"] == 0

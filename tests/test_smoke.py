@@ -12,15 +12,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conformance import assets, cases, generators  # noqa: E402
-from conformance.cli import main  # noqa: E402
-from conformance.smoke import savings  # noqa: E402
-from conformance.smoke.batch import IGNORE_INDEX, collect, make_batches  # noqa: E402
-from conformance.smoke.checks import CHECKS, check_batch  # noqa: E402
-from conformance.smoke.models import build  # noqa: E402
-from conformance.smoke.run import Settings, resolve_device, run_family  # noqa: E402
-from conformance.smoke.vocab import compact  # noqa: E402
-from reference.generator import generate as reference_generate  # noqa: E402
+from lossmask import assets, cases, generators  # noqa: E402
+from lossmask.cli import main  # noqa: E402
+from lossmask.smoke import savings  # noqa: E402
+from lossmask.smoke.batch import IGNORE_INDEX, collect, make_batches  # noqa: E402
+from lossmask.smoke.checks import CHECKS, check_batch  # noqa: E402
+from lossmask.smoke.models import build  # noqa: E402
+from lossmask.smoke.run import Settings, resolve_device, run_family  # noqa: E402
+from lossmask.smoke.vocab import compact  # noqa: E402
+from lossmask.reference.generator import generate as reference_generate  # noqa: E402
 
 #: A few short cases with several assistant turns, reasoning and a straddling token: enough for every check.
 CASE_IDS = ["plain_answer", "reasoning_history_dropped", "three_turns_system", "empty_reasoning_straddle"]

@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from conformance import assets
-from conformance.cli import main
-from reference import TemplateRefusal, segment
+from lossmask import assets
+from lossmask.cli import main
+from lossmask.reference import TemplateRefusal, segment
 
 CHAT = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]
 PLAIN = "{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}"

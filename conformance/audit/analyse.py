@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference import PROFILES, get_profile, segment
-from reference.conversation import validate_messages
-from reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
+from lossmask.reference import PROFILES, get_profile, segment
+from lossmask.reference.conversation import validate_messages
+from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
 from ..errors import UsageError
 from ..generators import InvalidOutput, Unsupported

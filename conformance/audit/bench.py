@@ -1,6 +1,6 @@
 """Benchmark of ``lossmask audit``: conversations/s per worker, scaling 1 → N workers, peak memory vs size.
 
-Run: ``python -m conformance.audit.bench`` (or ``nox -s audit_bench``). It writes synthetic datasets
+Run: ``python -m lossmask.audit.bench`` (or ``nox -s audit_bench``). It writes synthetic datasets
 (:mod:`.synthetic`, 2% planted problems) of each size, runs the real command line on each (size, workers) in a
 fresh process, and writes a table into ``BENCHMARKS.md`` between the ``<!-- audit:start -->`` and
 ``<!-- audit:end -->`` markers only (other regions belong to other benchmarks). Peak memory is the largest
@@ -67,7 +67,7 @@ def render(results: list[dict], family: str, sizes: list[int], note: str) -> str
         START,
         "## lossmask audit",
         "",
-        f"`python -m conformance.audit.bench` ({time.strftime('%Y-%m-%d')}; {versions()}). Synthetic JSONL with "
+        f"`python -m lossmask.audit.bench` ({time.strftime('%Y-%m-%d')}; {versions()}). Synthetic JSONL with "
         f"2% planted problems, family `{family}` (rebuilt tokenizer), profile `canonical` plus supervised totals "
         f"for all profiles; each row is one fresh `lossmask audit` process. {note}",
         "",

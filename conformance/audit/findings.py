@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reference.conversation import REASONING_KEYS
+from lossmask.reference.conversation import REASONING_KEYS
 
 LITERAL_IN_TEXT = "template-literal-in-non-assistant-text"
 EMPTY_ASSISTANT = "empty-assistant-turn"

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.conversation import message_weight
-from reference.errors import TemplateRefusal
-from reference.render import render
+from lossmask.reference.conversation import message_weight
+from lossmask.reference.errors import TemplateRefusal
+from lossmask.reference.render import render
 
 lossmask_name = "per-message baseline (prefix renders, legacy)"
 lossmask_version = "0.1.0"

@@ -61,7 +61,7 @@ def shape_for(tokenizer: Any, chat_template: str) -> tuple[dict[str, bool], list
 
     Probed on 8 turns (two tool rounds, reasoning on every assistant message): long enough to exercise history.
     """
-    from reference import LossmaskError, segment
+    from lossmask.reference import LossmaskError, segment
 
     notes: list[str] = []
     for feats in SHAPES:

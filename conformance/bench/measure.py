@@ -7,7 +7,7 @@ Methods (all on the family's bundled default template, same conversation, same p
 - ``reference``: :func:`reference.compute` (canonical profile);
 - ``reference+oracle``: ``reference.compute`` plus the independent oracle (:func:`reference.oracle.oracle_turns`),
   i.e. what a cross-checked run costs;
-- ``per_message``: the per-message baseline (:mod:`conformance.baselines.per_message`), prefix renders.
+- ``per_message``: the per-message baseline (:mod:`lossmask.baselines.per_message`), prefix renders.
 
 A ratio is the method's median seconds over the floor's median seconds for the same (family, size).
 ``reference_over_floor`` is the median of the reference ratios over every (family, size) measured.
@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from reference import compute, segment
-from reference.oracle import oracle_turns
+from lossmask.reference import compute, segment
+from lossmask.reference.oracle import oracle_turns
 
 from .. import assets
 from ..baselines.per_message import generate as per_message
@@ -34,7 +34,7 @@ STANDARD_SIZES = (2, 8, 32, 128, 256)
 QUICK_SIZES = (2, 8, 32)
 QUICK_FAMILIES = ("qwen3_5", "llama3", "gpt_oss")
 METHODS = ("floor", "reference", "reference+oracle", "per_message")
-NOTES = Path(__file__).resolve().parents[2] / "fixtures" / "oracle" / "turn_structure.json"
+NOTES = assets.FIXTURES / "oracle" / "turn_structure.json"
 
 
 def _methods(loaded: Any, messages: list[dict], tools: Any, declared: dict | None) -> list[Callable[[], object]]:
@@ -130,9 +130,9 @@ def summarise(families: list[dict[str, Any]]) -> dict[str, Any]:
 
 def breakdown(family: str, turns: int, reps: int) -> dict[str, Any]:
     """Split one ``reference.compute`` into its steps, timed separately (medians), to say what costs what."""
-    from reference import markers
-    from reference.mask import encode
-    from reference.render import render
+    from lossmask.reference import markers
+    from lossmask.reference.mask import encode
+    from lossmask.reference.render import render
 
     loaded = assets.load_bundled(family)
     tok, tpl = loaded.tokenizer, loaded.chat_template

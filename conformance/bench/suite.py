@@ -2,7 +2,7 @@
 
 Why through the runner: the issue's target ("conformance of one generator over all fixtures under 60 s on 2
 cores") is about the real ``lossmask check`` path — generator processes, protocol, judging against goldens —
-not about the reference alone. :func:`conformance.runner.run` is that path's Python API; when this checkout has
+not about the reference alone. :func:`lossmask.runner.run` is that path's Python API; when this checkout has
 no runner (an older tree), the fallback times ``reference.segment`` over every case and bundled template, every
 profile masked, and labels the number as that stand-in.
 """
@@ -29,8 +29,8 @@ def time_suite(jobs: int | None = None, families: list[str] | None = None) -> di
 
 
 def _stand_in(families: list[str] | None) -> dict[str, Any]:
-    from reference import LossmaskError, segment
-    from reference.policy import PROFILES
+    from lossmask.reference import LossmaskError, segment
+    from lossmask.reference.policy import PROFILES
 
     from .. import assets
     from ..cases import load_cases

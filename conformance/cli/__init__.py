@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from reference.errors import LossmaskError
+    from lossmask.reference.errors import LossmaskError
 
     parser = build_parser()
     args = parser.parse_args(argv)

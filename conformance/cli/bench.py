@@ -1,6 +1,6 @@
 """``lossmask bench``: how much the reference mask costs against one render + tokenization, and how it grows.
 
-Thin wrapper: measurement lives in :mod:`conformance.bench.measure`, the report in :mod:`conformance.bench.report`.
+Thin wrapper: measurement lives in :mod:`lossmask.bench.measure`, the report in :mod:`lossmask.bench.report`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime
 import sys
 from typing import Any
 
-from reference.errors import LossmaskError
+from lossmask.reference.errors import LossmaskError
 
 from ..errors import UsageError
 

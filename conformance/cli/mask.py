@@ -7,7 +7,7 @@ import json
 
 from rich.text import Text
 
-from reference import LossmaskError, segment
+from lossmask.reference import LossmaskError, segment
 
 from .. import assets
 from ..console import make_console
@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference.policy import get_profile
+    from lossmask.reference.policy import get_profile
 
     policy = get_profile(args.profile)
     loaded = load_tokenizer(args)

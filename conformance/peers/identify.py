@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from conformance import assets
+from lossmask import assets
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from reference.errors import LossmaskError
+from lossmask.reference.errors import LossmaskError
 
 from .. import assets
 from .. import golden as G
@@ -52,7 +52,7 @@ def select(sel: Selection) -> list[tuple[str, str, Case]]:
 
 def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
         progress: Callable[[Result], None] | None = None) -> Run:
-    from reference.policy import get_profile
+    from lossmask.reference.policy import get_profile
 
     tasks = select(sel)
     # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.

@@ -12,7 +12,7 @@ import difflib
 from collections import Counter
 from typing import Any
 
-from reference.policy import PROFILES, get_profile
+from lossmask.reference.policy import PROFILES, get_profile
 
 #: How a segment label reads in an explanation.
 PHRASES = {

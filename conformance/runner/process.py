@@ -169,4 +169,4 @@ def command_for(spec: str) -> list[str]:
 
     if spec.startswith("jsonl:"):
         return load(spec).command
-    return [sys.executable, "-m", "conformance.runner.worker", spec]
+    return [sys.executable, "-m", "lossmask.runner.worker", spec]

@@ -1,4 +1,4 @@
-"""The worker process for Python generators: ``python -m conformance.runner.worker SPEC``.
+"""The worker process for Python generators: ``python -m lossmask.runner.worker SPEC``.
 
 It resolves the generator, prints a handshake, then answers one request per line. Protocol lines go to the
 original stdout only; anything the generator prints is redirected to stderr so it cannot corrupt the stream.

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference import compute
-from reference.errors import TemplateRefusal
+from lossmask.reference import compute
+from lossmask.reference.errors import TemplateRefusal
 
 from ..generators import Generator, InvalidOutput, Unsupported
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference import compute
+from lossmask.reference import compute
 
 from .. import assets
 
@@ -43,7 +43,7 @@ def synthetic_reasoning(turns: int) -> list[dict[str, Any]]:
 
 
 #: The per-message (qwen3-style) baseline measured against the full render unless another SPEC is given.
-BASELINE = "conformance.baselines.per_message:generate"
+BASELINE = "lossmask.baselines.per_message:generate"
 
 
 def per_message_generator(spec: str = BASELINE) -> Any:

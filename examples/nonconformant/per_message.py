@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.render import render
+from lossmask.reference.render import render
 
 lossmask_name = "per-message (legacy, non-conformant example)"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from reference import compute
+from lossmask.reference import compute
 
 
 def _good(tokenizer, messages, tools=None, **kw):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference import compute
+from lossmask.reference import compute
 
 IGNORE_INDEX = -100
 
