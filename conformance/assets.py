@@ -32,6 +32,11 @@ def _bundled_fixtures() -> Path:
 
 
 FIXTURES = Path(os.environ.get("LOSSMASK_FIXTURES") or _bundled_fixtures())
+#: How a bundled directory may be loaded (manifest field ``loader``). ``AutoTokenizer`` follows the config's
+#: ``tokenizer_class``; ``PreTrainedTokenizerFast`` takes tokenizer.json exactly as written. The second exists
+#: because a config can make AutoTokenizer rebuild a correct file's pre-tokenizer on some transformers lines
+#: (OLMo 2's ``GPT2Tokenizer`` on 5.x encodes 273 of 352 test texts differently from the file itself).
+LOADERS = ("AutoTokenizer", "PreTrainedTokenizerFast")
 TOKENIZERS = FIXTURES / "tokenizers"
 DEFAULT_VARIANT = "default"
 
@@ -48,6 +53,8 @@ class Family:
     rebuilt: bool
     default_template: str
     variants: dict[str, str] = field(default_factory=dict)
+    #: The transformers class whose ``from_pretrained`` loads the directory (see ``LOADERS``).
+    loader: str = "AutoTokenizer"
 
     @property
     def variant_names(self) -> list[str]:
@@ -97,8 +104,17 @@ def families() -> dict[str, Family]:
             rebuilt=bool(entry.get("rebuilt")),
             default_template=entry["default_template"],
             variants=dict(entry.get("variants", {})),
+            loader=_loader_name(name, entry),
         )
     return out
+
+
+def _loader_name(name: str, entry: dict[str, Any]) -> str:
+    loader = entry.get("loader", LOADERS[0])
+    if loader not in LOADERS:
+        raise AssetError(f"{TOKENIZERS / 'MANIFEST.json'}: families.{name}.loader is {loader!r}; "
+                         f"known loaders: {', '.join(LOADERS)}")
+    return loader
 
 
 def family(name: str) -> Family:
@@ -126,6 +142,25 @@ def _verified_bytes(fam: str, rel: str) -> bytes:
     return data
 
 
+def _verified_xz(fam: str, rel: str) -> bytes:
+    """A bundled ``.xz`` file, checked, decompressed and checked again (both hashes are in the manifest)."""
+    raw_path = TOKENIZERS / fam / rel
+    try:
+        raw = lzma.decompress(_verified_bytes(fam, rel))
+    except lzma.LZMAError as exc:
+        raise AssetError(f"{raw_path}: corrupt xz data ({exc})") from None
+    if _sha256(raw) != manifest()["families"][fam]["files"][rel]["sha256_uncompressed"]:
+        raise AssetError(f"{raw_path}: decompressed sha256 mismatch "
+                         f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)")
+    return raw
+
+
+def _verified_config(fam: str, rel: str) -> bytes:
+    """A bundled JSON file's verified bytes, decompressed when the manifest lists it as ``<rel>.xz``."""
+    files = manifest()["families"][fam]["files"]
+    return _verified_xz(fam, rel + ".xz") if rel not in files and rel + ".xz" in files else _verified_bytes(fam, rel)
+
+
 def cache_root() -> Path:
     base = os.environ.get("LOSSMASK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "lossmask"
@@ -145,31 +180,21 @@ def materialize(fam: str) -> Path:
         if tok.exists() and tok.stat().st_size == xz["bytes_uncompressed"]:
             return target
     for rel in files:
-        data = _verified_bytes(fam, rel)
         if rel.endswith(".xz"):
-            try:
-                raw = lzma.decompress(data)
-            except lzma.LZMAError as exc:
-                raise AssetError(f"{TOKENIZERS / fam / rel}: corrupt xz data ({exc})") from None
-            if _sha256(raw) != files[rel]["sha256_uncompressed"]:
-                raise AssetError(
-                    f"{TOKENIZERS / fam / rel}: decompressed sha256 mismatch "
-                    f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)"
-                )
-            write_bytes(target / rel.removesuffix(".xz"), raw)
+            write_bytes(target / rel.removesuffix(".xz"), _verified_xz(fam, rel))
         else:
-            write_bytes(target / rel, data)
+            write_bytes(target / rel, _verified_bytes(fam, rel))
     write_bytes(stamp, key.encode())
     return target
 
 
-def _auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
+def _auto_tokenizer(path_or_id: str, loader: str = LOADERS[0], **kwargs: Any) -> Any:
     try:
-        from transformers import AutoTokenizer
+        import transformers
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise AssetError(f"transformers is not importable: {exc}") from None
     try:
-        return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+        return getattr(transformers, loader).from_pretrained(path_or_id, **kwargs)
     except Exception as exc:  # transformers raises many types here
         raise AssetError(f"{path_or_id}: transformers could not load the tokenizer ({type(exc).__name__}: {exc})") from None
 
@@ -185,7 +210,7 @@ def _load_bundled_tokenizer(fam: str) -> Any:
     old = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        tok = _auto_tokenizer(str(directory), local_files_only=True)
+        tok = _auto_tokenizer(str(directory), family(fam).loader, local_files_only=True)
     finally:
         if old is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
@@ -206,7 +231,7 @@ def bundled_template(fam: str, variant: str = DEFAULT_VARIANT) -> str:
             f"family {fam!r} has no variant {variant!r}; variants: {', '.join(info.variant_names)}"
         )
     if rel.endswith("#chat_template"):
-        config = json.loads(_verified_bytes(fam, rel.split("#")[0]))
+        config = json.loads(_verified_config(fam, rel.split("#")[0]))
         template = config.get("chat_template")
         if not isinstance(template, str):
             raise AssetError(f"{TOKENIZERS / fam / rel.split('#')[0]}: no string at JSON path $.chat_template")

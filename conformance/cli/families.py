@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from .. import assets
@@ -22,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             name: {"variants": f.variant_names, "models": f.models, "tokenizer_source": f.tokenizer_source,
-                   "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt}
+                   "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt,
+                   "loader": f.loader}
             for name, f in fams.items()
         }, indent=2, ensure_ascii=False))
         return 0
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for name, f in fams.items():
         source = f.tokenizer_source.split(": ", 1)[-1].split(". ")[0] if f.rebuilt else f.tokenizer_source
-        tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + source
-        table.add_row(name, "\n".join(f.variant_names), f.models, tok, f.license)
+        # Sources and model names hold brackets ([SYSTEM_PROMPT], [ARGS]) that rich would read as markup.
+        tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + escape(source)
+        table.add_row(name, escape("\n".join(f.variant_names)), escape(f.models), tok, escape(f.license))
     make_console().print(table)
     return 0
