@@ -7,8 +7,10 @@ would resolve a multi-GB CUDA torch for the smoke sessions.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
+import shutil
 import tempfile
 
 import nox
@@ -35,6 +37,7 @@ def project_wheel(session: nox.Session) -> str:
     the sdist), into a temporary directory outside the checkout."""
     if "wheel" not in _BUILT:
         out = tempfile.mkdtemp(prefix="lossmask-dist-")
+        atexit.register(shutil.rmtree, out, True)
         if session.venv_backend == "uv":
             session.run("uv", "build", "--quiet", "--out-dir", out, ".")
         else:
