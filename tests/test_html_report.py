@@ -236,6 +236,18 @@ def test_groups_and_counts_on_the_page_match_the_json_report(browser, reports_di
         assert len(linked) == cause["records"]
     cases = browser.find_elements(By.CSS_SELECTOR, "details.case")
     assert len(cases) == data["summary"]["failed"]
+    cell = browser.find_element(By.CSS_SELECTOR, "table.grid td.f a")
+    target = cell.get_attribute("hash")[1:]
+    cell.click()
+    heading = browser.find_element(By.ID, target)
+    assert heading.tag_name == "h4" and _in_view(browser, heading)
+    family_variant, category = heading.find_element(By.XPATH, "preceding::h3[1]").text, heading.text
+    listed = browser.execute_script(
+        "const out = []; for (let e = arguments[0].nextElementSibling; e && e.matches('details.case');"
+        " e = e.nextElementSibling) out.push(e.id); return out;", heading)
+    failing_here = [case_anchor_of(r) for r in data["results"] if r["verdict"] in FAILING
+                    and f"{r['family']}/{r['variant']}" == family_variant and r["category"] == category]
+    assert listed == failing_here and int(cell.text.split("/")[1]) - int(cell.text.split("/")[0]) >= len(listed)
     totals = browser.find_element(By.ID, "totals").text
     assert f"{data['summary']['failed']} failed" in totals and f"{data['summary']['passed']} passed" in totals
 
