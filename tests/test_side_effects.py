@@ -81,3 +81,24 @@ def test_a_generator_rendering_through_transformers_sees_the_goldens_date_in_the
     outcome = run("tests.generators.own_render:generate", Selection([family], ["single_turn"]))
     assert outcome.results and Counter(r.verdict for r in outcome.results) == {"pass": len(outcome.results)}, [
         (r.variant, r.case, r.message) for r in outcome.results if r.verdict != "pass"]
+
+
+def test_the_template_structure_cache_goes_with_its_tokenizer():
+    import copy
+    import gc
+
+    from lossmask import assets
+    from lossmask.reference import compute
+    from lossmask.reference.structure import _CACHE
+
+    loaded = assets.load_bundled("qwen2_5")
+    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]
+    before = len(_CACHE)
+    for _ in range(3):  # three short-lived tokenizers (copies share the backend)
+        tok = copy.copy(loaded.tokenizer)
+        compute(tok, loaded.chat_template, messages)
+    del tok
+    gc.collect()
+    assert len(_CACHE) <= before  # none of the three copies is still held by the cache
+    compute(loaded.tokenizer, loaded.chat_template, messages)
+    assert len(_CACHE) >= 1
