@@ -2,8 +2,9 @@
 
 ``compute(tokenizer, template, messages, tools, template_kwargs, profile)`` returns a :class:`MaskResult` whose
 ``input_ids`` equal ``apply_chat_template(messages, tools=tools, tokenize=True)`` and whose ``loss_mask`` is the
-chosen profile applied to the segmentation. Cost: two renders (the real one and the marked one) and one
-tokenisation with offsets; segmentation and masking are span arithmetic over the field spans.
+chosen profile applied to the segmentation. Cost: one marked render where :mod:`reference.proof` shows it exact
+(else two: the real one and the marked one, checked against each other) and one tokenisation with offsets;
+segmentation and masking are span arithmetic over the field spans.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 from . import markers
 from . import segments as S
 from .conversation import validate_messages
-from .errors import SegmentationError
+from .errors import LossmaskError, SegmentationError
 from .policy import CANONICAL, Policy, get_profile, supervised_intervals
+from .proof import admits, prove
 from .render import render
 from .segment import Segmenter
 from .structure import TemplateStructure, learn
@@ -39,6 +41,8 @@ class Segmentation:
     n_messages: int
     marking: str
     warnings: list[str] = field(default_factory=list)
+    #: 1: the marked render alone (proved exact for this template and conversation); 2: real + marked, checked.
+    renders: int = 2
 
     @functools.cached_property
     def offset_index(self) -> OffsetIndex:
@@ -193,18 +197,57 @@ def require_offsets(tokenizer: Any) -> None:
 
 def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
             tools: Sequence[Mapping[str, Any]] | None = None,
-            template_kwargs: Mapping[str, Any] | None = None, validate: bool = True) -> Segmentation:
-    """Render once for real and once with field markers; attribute every character."""
+            template_kwargs: Mapping[str, Any] | None = None, validate: bool = True,
+            single_render: bool = True) -> Segmentation:
+    """Attribute every character of the render to a message field or the template.
+
+    Two renders, the real one and one with field markers, checked against each other; or, when
+    :func:`reference.proof.prove` shows for this template that the check cannot fail and the conversation meets
+    the proof's data assumptions, the marked render alone (``single_render=False`` forces the two renders).
+    """
     require_offsets(tokenizer)
     if validate:
         validate_messages(messages, tools)
     kwargs = dict(template_kwargs or {})
+    found = None
+    if single_render and admits(prove(chat_template), messages, tools):
+        found = _marked_only(tokenizer, chat_template, messages, tools, kwargs)
+    if found is None:
+        found = _checked(tokenizer, chat_template, messages, tools, kwargs)
+    text, fields, spans, scope, renders = found
+    structure = learn(tokenizer, chat_template, kwargs)
+    segmenter = Segmenter(text, messages, fields, spans, structure)
+    segs, turns = segmenter.run()
+    ids, offsets = encode(tokenizer, text)
+    warnings = list(segmenter.warnings)
+    warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
+                    for s in spans if not s.complete)
+    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), scope, warnings, renders)
+
+
+def _marked_only(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]], tools: Any,
+                 kwargs: dict[str, Any]) -> tuple | None:
+    """The marked render alone (proved exact); ``None`` when anything goes wrong, so the checked path decides
+    with its own error messages (a template refusal, a marker overflow, a structure probe that fails)."""
+    try:
+        marked_messages, fields = markers.mark(messages, scope="all")
+        marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
+        learn(tokenizer, chat_template, kwargs)
+    except (LossmaskError, markers.MarkerOverflow):
+        return None
+    text, spans = markers.strip(marked)
+    return text, fields, spans, "all", 1
+
+
+def _checked(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]], tools: Any,
+             kwargs: dict[str, Any]) -> tuple:
+    """The real render, then marked renders (all fields, else assistant fields only) until one strips to it."""
     text = render(tokenizer, chat_template, messages, tools, kwargs)
     if markers.MARKER_RE.search(text):
         where = markers.reserved_path(messages, tools) or "the template's own text"
         raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
                                 f"reference reserves for field markers")
-    structure = learn(tokenizer, chat_template, kwargs)
+    learn(tokenizer, chat_template, kwargs)
     for scope in ("all", "assistant"):
         try:
             marked_messages, fields = markers.mark(messages, scope=scope)
@@ -213,20 +256,12 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
         clean, spans = markers.strip(marked)
         if clean == text:
-            break
-    else:
-        at = next((i for i, (a, b) in enumerate(zip(clean, text)) if a != b), min(len(clean), len(text)))
-        raise SegmentationError(
-            f"the template renders marked fields differently from the real ones (first difference at "
-            f"character {at}: {text[max(0, at - 20):at + 20]!r}); it inspects field text in a way markers change"
-        )
-    segmenter = Segmenter(text, messages, fields, spans, structure)
-    segs, turns = segmenter.run()
-    ids, offsets = encode(tokenizer, text)
-    warnings = list(segmenter.warnings)
-    warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
-                    for s in spans if not s.complete)
-    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), scope, warnings)
+            return text, fields, spans, scope, 2
+    at = next((i for i, (a, b) in enumerate(zip(clean, text)) if a != b), min(len(clean), len(text)))
+    raise SegmentationError(
+        f"the template renders marked fields differently from the real ones (first difference at "
+        f"character {at}: {text[max(0, at - 20):at + 20]!r}); it inspects field text in a way markers change"
+    )
 
 
 def compute(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
