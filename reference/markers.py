@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -27,6 +28,11 @@ from .conversation import REASONING_KEYS
 _BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by tokenizers' normalisers.
 _LIMIT = 0xFFFFD
 MARKER_RE = re.compile("[\U000F0000-\U000FFFFD]")
+_MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
+_CACHED = 4096
+_OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
+_CLOSE = [chr(_BASE + 2 * k + 1) for k in range(_CACHED)]
+_SPLIT_RE = re.compile("([\U000F0000-\U000FFFFD])")
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool": S.TOOL, "ipython": S.TOOL,
@@ -55,11 +61,18 @@ class _Marker:
         self.fields: list[Field] = []
 
     def wrap(self, value: str, message: int, part: str, path: str) -> str:
+        k = len(self.fields)
+        if value and not value[0].isspace() and not value[-1].isspace():  # the common case: nothing to strip
+            if k > _MAX_FIELD:
+                raise MarkerOverflow("more than 32767 fields in one conversation")
+            self.fields.append(Field(message, part, path))
+            if k < _CACHED:
+                return f"{_OPEN[k]}{value}{_CLOSE[k]}"
+            return f"{chr(_BASE + 2 * k)}{value}{chr(_BASE + 2 * k + 1)}"
         core = value.strip()
         if not core:
             return value  # whitespace-only or empty: marking it would change its truthiness
-        k = len(self.fields)
-        if _BASE + 2 * k + 1 > _LIMIT:
+        if k > _MAX_FIELD:
             raise MarkerOverflow("more than 32767 fields in one conversation")
         self.fields.append(Field(message, part, path))
         lead = value[: len(value) - len(value.lstrip())]
@@ -165,16 +178,16 @@ def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | 
 
 def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
     """Remove markers; return the clean text and the field spans in clean-text offsets."""
+    parts = _SPLIT_RE.split(marked_text)  # text, marker, text, marker, ..., text
+    if len(parts) == 1:
+        return marked_text, []
+    texts = parts[0::2]
+    clean = "".join(texts)
+    # Each marker's clean offset is the length of the text before it: C-level accumulate, no per-match objects.
+    events = list(zip([ord(c) - _BASE for c in parts[1::2]], accumulate(map(len, texts[:-1]))))
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
-    removed = 0
-    events: list[tuple[int, int]] = []
-    for m in MARKER_RE.finditer(marked_text):
-        code = ord(m.group()) - _BASE
-        pos = m.start() - removed
-        removed += 1
-        events.append((code, pos))
     for code, pos in events:
         k, is_close = divmod(code, 2)
         if not is_close:
@@ -186,7 +199,6 @@ def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
         else:
             spans.append(FieldSpan(k, last, pos, False))
         last = pos
-    clean = MARKER_RE.sub("", marked_text) if events else marked_text
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]
         spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))

@@ -13,8 +13,8 @@ import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import itemgetter, le
+from itertools import compress, count, starmap
+from operator import ge, itemgetter
 from typing import Any
 
 from . import markers
@@ -118,54 +118,55 @@ def tokens_from_intervals(offsets: Sequence[tuple[int, int]], intervals: list[tu
                           straddle: str, index: OffsetIndex | None = None) -> tuple[list[int], list[int]]:
     """Map merged character intervals to a token mask; report tokens only partly inside an interval.
 
-    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection and set with one
-    slice assignment; only the tokens at its two edges are examined for straddling.
+    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection (on the offsets, by
+    key: no per-token lists are built) and set with one slice assignment; only the tokens at its two edges are
+    examined for straddling.
     """
     mask = [0] * len(offsets)
     straddles: set[int] = set()
     if not intervals:
         return mask, []
     index = index or OffsetIndex.of(offsets)
-    starts, ends = index.starts, index.ends
+    zero_width = index.zero_width
     for a, b in intervals:
-        lo = bisect_right(ends, a)  # first token ending after a
-        hi = bisect_left(starts, b)  # first token starting at/after b
+        lo = bisect_right(offsets, a, key=_END)  # first token ending after a
+        hi = bisect_left(offsets, b, key=_START)  # first token starting at/after b
         if lo >= hi:
             continue
         mask[lo:hi] = [1] * (hi - lo)
         edge = set()
         t = lo
-        while t < hi and starts[t] < a:
+        while t < hi and offsets[t][0] < a:
             edge.add(t)
             t += 1
         t = hi - 1
-        while t >= lo and ends[t] > b:
+        while t >= lo and offsets[t][1] > b:
             edge.add(t)
             t -= 1
         for t in edge:
-            if ends[t] > starts[t]:
+            if offsets[t][1] > offsets[t][0]:
                 straddles.add(t)
                 if straddle == "all":
                     mask[t] = 0
-        for z in index.zero_width[bisect_left(index.zero_width, lo):bisect_left(index.zero_width, hi)]:
-            mask[z] = 0  # a token without characters is never inside an interval
+        if zero_width:
+            for z in zero_width[bisect_left(zero_width, lo):bisect_left(zero_width, hi)]:
+                mask[z] = 0  # a token without characters is never inside an interval
     return mask, sorted(straddles)
+
+
+_START, _END = itemgetter(0), itemgetter(1)
 
 
 @dataclass(frozen=True)
 class OffsetIndex:
-    """Token start and end offsets as separate sorted lists (for bisection), and the zero-width tokens."""
+    """The zero-width tokens of an encoding (bisection runs on the offsets themselves, by key)."""
 
-    starts: list[int]
-    ends: list[int]
     zero_width: list[int]
 
     @classmethod
     def of(cls, offsets: Sequence[tuple[int, int]]) -> OffsetIndex:
-        # C-level iteration (map/compress) rather than comprehensions: this runs over every token.
-        starts = list(map(itemgetter(0), offsets))
-        ends = list(map(itemgetter(1), offsets))
-        return cls(starts, ends, list(compress(range(len(ends)), map(le, ends, starts))))
+        # One C-level pass (starmap/compress) rather than a comprehension: this runs over every token.
+        return cls(list(compress(count(), starmap(ge, offsets))))
 
 
 def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:

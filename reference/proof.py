@@ -33,7 +33,6 @@ may refuse templates that would in fact render the same, never the reverse.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,9 +120,9 @@ def admits(proof: Proof, messages: Sequence[Mapping[str, Any]], tools: Sequence[
 
     The proof models content as a string (or absent/null) marked as one field, so content parts, reasoning inline
     in content (``</think>``: split into several fields by the marker) and reserved marker code points anywhere in
-    the data send a conversation down the double render, as do the guard literals. One JSON dump of the data is
-    searched (escaped literals: a literal in a string is its escaped form in the dump), so keys, tool schemas and
-    unmarked strings are over-approximated, never missed.
+    the data send a conversation down the double render, as do the guard literals. Every string of the data
+    (keys, tool schemas and unmarked strings too: over-approximated, never missed) is joined with NUL, which no
+    guard literal or marker contains, and searched once.
     """
     if not proof.holds:
         return False
@@ -132,15 +131,51 @@ def admits(proof: Proof, messages: Sequence[Mapping[str, Any]], tools: Sequence[
             return False
         if proof.objects_as_arguments and _string_arguments(message):
             return False
+    strings: list[str] = []
     try:
-        blob = json.dumps([messages, tools], ensure_ascii=False)
-    except (TypeError, ValueError):
+        _collect(messages, strings)
+        _collect(tools, strings)
+    except _Opaque:
         return False
-    if markers.MARKER_RE.search(blob) or _escaped(markers.THINK_CLOSE) in blob:
+    blob = "\x00".join(strings)
+    if markers.MARKER_RE.search(blob) or markers.THINK_CLOSE in blob:
         return False
-    if any(_escaped(g) in blob for g in proof.guards):
+    if any(g in blob for g in proof.guards):
         return False
     return not (proof.distinct_messages and _has_equal_messages(messages))
+
+
+class _Opaque(Exception):
+    """Data the walk does not know how to read (the double render handles it)."""
+
+
+def _collect(value: Any, out: list[str]) -> None:
+    """Every string in the data, keys included, in one list (searched once, joined: C-speed)."""
+    t = type(value)
+    if t is str:
+        out.append(value)
+    elif t is dict:
+        for k, v in value.items():
+            if type(k) is str:
+                out.append(k)
+            tv = type(v)
+            if tv is str:
+                out.append(v)
+            elif tv is not int and tv is not bool and tv is not float and v is not None:
+                _collect(v, out)
+    elif t is list or t is tuple:
+        for v in value:
+            _collect(v, out)
+    elif value is None or t in (int, float, bool):
+        return
+    elif isinstance(value, str):
+        out.append(str.__str__(value))
+    elif isinstance(value, Mapping):
+        _collect(dict(value), out)
+    elif isinstance(value, Sequence):
+        _collect(list(value), out)
+    else:
+        raise _Opaque(type(value).__name__)
 
 
 def _string_arguments(message: Mapping[str, Any]) -> bool:
@@ -149,11 +184,6 @@ def _string_arguments(message: Mapping[str, Any]) -> bool:
         if isinstance(fn, Mapping) and isinstance(fn.get("arguments"), str):
             return True
     return False
-
-
-@functools.lru_cache(maxsize=1024)
-def _escaped(literal: str) -> str:
-    return json.dumps(literal, ensure_ascii=False)[1:-1]
 
 
 def _has_equal_messages(messages: Sequence[Mapping[str, Any]]) -> bool:

@@ -69,6 +69,8 @@ class Calls:
     def global_call(self, name: str, node: nodes.Call, args: list[Value], kwargs: dict[str, Value]) -> Value:
         if name == "raise_exception":
             return BOTTOM
+        if name == "lipsum":
+            raise Unprovable(f"{line(node)}: lipsum() differs between two renders")
         if name == "namespace":
             if args:
                 raise Unprovable(f"{line(node)}: namespace() with positional arguments is not analysed")

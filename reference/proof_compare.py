@@ -55,14 +55,18 @@ class Compares:
 
     def zero_test(self, left: Value, left_const: Any, op: str, right: Value, right_const: Any,
                   node: nodes.Node) -> None:
-        """``len(text) op c``: allowed when the outcome is the same for every positive length (zero-ness only)."""
+        """``len(text) op c``: allowed when the outcome is the same for every positive length (zero-ness only).
+
+        An integer threshold changes the outcome at most once, near ``c``: checking 1..|c|+2 and a huge length
+        covers every positive length."""
         fn = _ORDER[op] if op in _ORDER else None
         if A.LEN in left:
             other, c, outcome = right, right_const, (lambda n: fn(n, c))
         else:
             other, c, outcome = left, left_const, (lambda n: fn(c, n))
         if fn is None or not isinstance(c, int) or isinstance(c, bool) or (A.LEN in left and A.LEN in right) \
-                or not self.unmarked(other) or outcome(1) != outcome(10**18):
+                or not self.unmarked(other) or \
+                len({outcome(n) for n in (*range(1, abs(c) + 3), 10**18)}) != 1:
             raise Unprovable(f"{line(node)}: compares the length of message text with something other than zero")
 
     def compare_eq(self, left: Value, left_const: Any, right: Value, right_const: Any, node: nodes.Node) -> None:

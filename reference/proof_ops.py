@@ -102,7 +102,7 @@ class Ops(Calls, Compares):
         self.guards.add(literal)
 
     # -- containers --------------------------------------------------------------------------------------------
-    def attribute(self, value: Value, key: Any, via_attr: bool, node: nodes.Node) -> Value:
+    def attribute(self, value: Value, key: Any, via_attr: bool, node: nodes.Node | None) -> Value:
         """``x.key`` (``via_attr``) or ``x['key']``, atom by atom (Jinja tries the attribute first for ``.``)."""
         out: list[Value] = []
         for atom in value:
@@ -110,6 +110,8 @@ class Ops(Calls, Compares):
             if h in A.UNMARKED:
                 out.append(U if h == "undef" else P)
             elif h in A.STRINGS:
+                if not isinstance(key, str):
+                    raise Unprovable(f"{line(node)}: indexes into message text")
                 out.append(frozenset({("method", h, key)}) if key in STR_ATTRS else U)
             elif h == "map":
                 fields = dict(atom[2])

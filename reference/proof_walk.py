@@ -16,7 +16,7 @@ from .proof_common import line, path_of
 from .proof_ops import Ops
 from .proof_values import BOTTOM, P, Unprovable, Value, join
 
-GLOBAL_FUNCS = frozenset({"raise_exception", "strftime_now", "namespace", "dict", "range"})
+GLOBAL_FUNCS = frozenset({"raise_exception", "strftime_now", "namespace", "dict", "range", "lipsum"})
 _MAX_PASSES = 12
 _MAX_LOOP_ITERATIONS = 24
 
@@ -288,12 +288,22 @@ class Prover(Ops):
             return None, None  # the test raises in both renders
         if isinstance(test, nodes.Test) and test.name in A.TYPE_TESTS and not test.args and not test.kwargs:
             path = path_of(test.node)
-            if path is not None:
+            if path is not None and self.stable(path, env):
                 subject = self.expr(test.node, env)
                 yes = A.normal(frozenset(a for a in subject if A.may(a, test.name, True)))
                 no = A.normal(frozenset(a for a in subject if A.may(a, test.name, False)))
                 return env.narrowed(path, yes), env.narrowed(path, no)
         return env, env
+
+    def stable(self, path: tuple, env: Env) -> bool:
+        """May a narrowing of ``path`` be kept? Not through a namespace: ``ns.x`` can be reassigned through any
+        alias of the namespace, which the environment does not track."""
+        value = env.lookup(path[0])
+        for key in path[1:]:
+            if any(a[0] == "ns" for a in value):
+                return False
+            value = self.attribute(value, key, True, None)
+        return True
 
     # -- macros ----------------------------------------------------------------------------------------------
     def call_macro(self, macro: nodes.Macro, args: list[Value], kwargs: dict[str, Value],
