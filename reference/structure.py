@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import markers
-from .errors import LossmaskError
+from .errors import PROBE_REFUSED, LossmaskError
 from .render import render
 
 PROBE_SYSTEM = "Probe instructions."
@@ -189,7 +189,7 @@ def _learn_cached(tokenizer: Any, template: str, kw: str, kwargs: dict | None,
             found = exc
         _CACHE[key] = found
     if isinstance(found, LossmaskError):
-        raise type(found)(*found.args) from None
+        raise type(found)(*found.args, kind=found.kind) from None
     return found
 
 
@@ -203,7 +203,8 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
         plain = _render(tokenizer, template, user, None, kwargs, shape)
         prompted = _render(tokenizer, template, user, None, kwargs, shape, add_generation_prompt=True)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}") from None
+        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}",
+                            kind=PROBE_REFUSED) from None
     if prompted.startswith(plain):
         gen = prompted[len(plain):]
     else:
@@ -219,7 +220,14 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
     try:
         text, spans, fields = _marked_render(tokenizer, template, convo, None, kwargs, shape)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a two-exchange conversation: {exc}") from None
+        # A template can refuse a second exchange it never sees in the data (a code path the conversation
+        # does not take): learn from one exchange, with the header taken as the generation prompt.
+        notes.append(f"template refuses a two-exchange probe ({exc}); structure learned from one exchange")
+        try:
+            text, spans, fields = _marked_render(tokenizer, template, convo[:2], None, kwargs, shape)
+        except LossmaskError as exc2:
+            raise LossmaskError(f"cannot probe the template with a one-exchange conversation: {exc2}",
+                                kind=PROBE_REFUSED) from None
     by_message = {}
     for span in spans:
         by_message.setdefault(fields[span.field].message, []).append(span)
