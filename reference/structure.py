@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import markers
+from .cache import PerObjectCache
 from .errors import PROBE_REFUSED, LossmaskError
 from .render import render
 
@@ -179,21 +180,23 @@ def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None, me
 
 def _learn_cached(tokenizer: Any, template: str, kw: str, kwargs: dict | None,
                   shape: ProbeShape) -> TemplateStructure:
-    """One probe run per (tokenizer, template, kwargs, shape); a refusal is cached too (raised again)."""
-    key = (id(tokenizer), template, kw, shape.key())
-    found = _CACHE.get(key)
-    if found is None:
+    """One probe run per (tokenizer, template, kwargs, shape) while the tokenizer lives; a refusal is cached too
+    (raised again)."""
+
+    def probe() -> TemplateStructure | LossmaskError:
         try:
-            found = _learn(tokenizer, template, dict(kwargs or {}), shape)
+            return _learn(tokenizer, template, dict(kwargs or {}), shape)
         except LossmaskError as exc:
-            found = exc
-        _CACHE[key] = found
+            return type(exc)(*exc.args, kind=exc.kind)  # without its traceback, whose frames would keep the tokenizer alive
+
+    found = _CACHE.get(tokenizer, (template, kw, shape.key()), probe)
     if isinstance(found, LossmaskError):
         raise type(found)(*found.args, kind=found.kind) from None
     return found
 
 
-_CACHE: dict[tuple[int, str, str, str], TemplateStructure | LossmaskError] = {}
+#: Per tokenizer (weakly held): a structure, or the refusal, per (template, kwargs, probe shape).
+_CACHE: PerObjectCache[TemplateStructure | LossmaskError] = PerObjectCache(per_object=64)
 
 
 def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> TemplateStructure:

@@ -14,7 +14,7 @@ from typing import Any
 
 from lossmask.reference import segment
 from lossmask.reference.errors import LossmaskError, TemplateRefusal
-from lossmask.reference.render import render
+from lossmask.reference.render import pinned_template, render
 from lossmask.reference.structure import learn
 
 from .. import assets
@@ -43,14 +43,15 @@ def reason_kind(message: str) -> str:
 
 
 def _ids(tokenizer: Any, template: str, s: Scenario) -> list[int]:
-    out = tokenizer.apply_chat_template(s.messages, tools=s.tools, chat_template=template, tokenize=True,
+    """transformers' own ids, with the date the reference's renders print (their ``strftime_now``)."""
+    out = tokenizer.apply_chat_template(s.messages, tools=s.tools, chat_template=pinned_template(template), tokenize=True,
                                         **s.template_kwargs)
     return list(out["input_ids"] if hasattr(out, "keys") else out)
 
 
 def _generation(tokenizer: Any, template: str, s: Scenario, result: Any) -> GenerationComparison:
     try:
-        out = tokenizer.apply_chat_template(s.messages, tools=s.tools, chat_template=template, tokenize=True,
+        out = tokenizer.apply_chat_template(s.messages, tools=s.tools, chat_template=pinned_template(template), tokenize=True,
                                             return_dict=True, return_assistant_tokens_mask=True, **s.template_kwargs)
         hf = list(out["assistant_masks"])
     except Exception as exc:  # transformers' own failure on this template: recorded, not compared
