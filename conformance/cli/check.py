@@ -18,7 +18,8 @@ from rich.table import Table
 from ..console import make_console
 
 VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "mask_mismatch": "red", "token_divergence": "red",
-                 "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red"}
+                 "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red",
+                 "environment": "magenta"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -85,6 +86,13 @@ def _print(console: Console, outcome, details: int) -> None:
             cells.append("" if not total else f"[{'red' if bad else 'green'}]{total - bad}/{total}[/]")
         table.add_row(label, *cells)
     console.print(table)
+    env = outcome.environment
+    if env is not None and not env.ok:
+        for h in env.families:
+            if not h.ok:
+                n = sum(r.verdict == "environment" for r in outcome.results if r.family == h.family)
+                console.print(f"[magenta]environment[/] {h.summary(env.versions)}; {n} records attributed to it"
+                              " (`lossmask doctor` for the fix)", highlight=False, soft_wrap=True)
     failing = [r for r in outcome.results if r.failed]
     for r in failing[:details]:
         style = VERDICT_STYLE.get(r.verdict, "red")

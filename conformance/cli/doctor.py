@@ -1,0 +1,89 @@
+"""``lossmask doctor``: does this environment load and render the bundled tokenizers the way the goldens say?
+
+For the installed transformers/tokenizers it loads every bundled family the way users do (``AutoTokenizer`` on
+the directory), compares its ids with the tokenizer file's own ``tokenizers`` encoding on the fixture texts, and
+renders every chat template on the corpus against the goldens of this transformers line. Per family: ``fine``,
+``tokenizes_differently`` (how many texts, the class AutoTokenizer built, the fix) or ``renders_differently``.
+``--tokenizer`` runs the tokenization check on your own tokenizer instead.
+
+Exit codes: 0 everything is fine, 1 something tokenizes or renders differently (or cannot load), 2 usage.
+
+Examples:
+  lossmask doctor                              # every bundled family, a table
+  lossmask doctor --family deepseek_v3 --json  # one family, JSON on stdout
+  lossmask doctor --json doctor.json           # JSON to a file, the table on the terminal
+  lossmask doctor --tokenizer ./my-model       # your own tokenizer directory (or a hub id, with network)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.table import Table
+
+from ..console import make_console
+
+STYLE = {"fine": "green", "tokenizes_differently": "red", "renders_differently": "red", "cannot_load": "red"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check that this transformers loads and renders the tokenizers as the goldens say",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--family", action="append", help="only this bundled family (repeatable)")
+    p.add_argument("--tokenizer", metavar="DIR_OR_HUB_ID", action="append",
+                   help="check this tokenizer instead of the bundled ones (repeatable)")
+    p.add_argument("--json", metavar="PATH", nargs="?", const="-",
+                   help="write the findings as JSON to PATH (- or no value: stdout, and no table)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .. import assets, environment
+    from ..atomic import write_text
+    from ..errors import UsageError
+
+    known = assets.families()
+    for fam in args.family or []:
+        if fam not in known:
+            raise UsageError(f"no such family {fam!r}; families: {', '.join(known)}")
+    status = make_console(stderr=True)
+    with status.status("checking the environment"):
+        if args.tokenizer:
+            env = environment.Environment(environment.installed_versions(), "", None,
+                                          tuple(environment.check_tokenizer(t) for t in args.tokenizer))
+        else:
+            env = environment.check(args.family)
+    if args.json:
+        text = json.dumps(env.to_json(), indent=2, ensure_ascii=False) + "\n"
+        if args.json == "-":
+            print(text, end="")
+            return 0 if env.ok else 1
+        write_text(args.json, text)
+    _print(env, bool(args.tokenizer))
+    return 0 if env.ok else 1
+
+
+def _print(env, own: bool) -> None:
+    out = make_console()
+    v = env.versions
+    where = f"matrix cell {env.cell}" if env.cell else "[yellow]outside the tested matrix[/]"
+    out.print(f"transformers {v['transformers']}, tokenizers {v['tokenizers']}, jinja2 {v['jinja2']} · {where}"
+              + ("" if own else f" · goldens: {env.line}"), highlight=False)
+    table = Table(title_justify="left")
+    for col in ("family", "status", "AutoTokenizer class", "texts differing", "renders differing"):
+        table.add_column(col, justify="left" if col in ("family", "status", "AutoTokenizer class") else "right")
+    for h in env.families:
+        t = h.tokenization
+        table.add_row(h.family, f"[{STYLE[h.status]}]{h.status}[/]", t.loaded_class if t else "–",
+                      f"{t.differing}/{t.texts}" if t else "–", "–" if own else f"{len(h.render_drift)}/{h.renders}")
+    out.print(table)
+    for h in env.families:
+        if not h.ok:
+            out.print(f"[red]✗[/] {h.summary(env.versions)}", highlight=False, soft_wrap=True)
+            if h.tokenization and h.tokenization.example:
+                out.print(f"    first difference: {h.tokenization.example}", highlight=False, soft_wrap=True)
+            if h.fix:
+                out.print(f"    fix: {h.fix}", highlight=False, soft_wrap=True)
+    bad = sum(not h.ok for h in env.families)
+    out.print(f"{len(env.families) - bad} fine, {bad} with problems", highlight=False)
