@@ -41,12 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import assets, environment
     from ..atomic import write_text
-    from ..errors import UsageError
 
-    known = assets.families()
     for fam in args.family or []:
-        if fam not in known:
-            raise UsageError(f"no such family {fam!r}; families: {', '.join(known)}")
+        assets.family(fam)  # an unknown name is a one-line usage error (exit 2) naming the bundled families
     status = make_console(stderr=True)
     with status.status("checking the environment"):
         if args.tokenizer:
