@@ -53,9 +53,12 @@ _STATE: dict[AuditConfig, WorkerState] = {}
 
 
 def load_generator(spec: str) -> Any:
-    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process."""
+    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process, in processes
+    it owns, whose renders therefore print the goldens' date (:func:`~..generators.pinned_date.pin_for_generators`)."""
     from ..generators import load
+    from ..generators.pinned_date import pin_for_generators
 
+    pin_for_generators()
     gen = load(spec)
     if getattr(gen, "fn", True) is None:
         raise UsageError(f"--generator {spec}: subprocess (jsonl:) generators are not supported by `lossmask "
@@ -147,6 +150,9 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
         out.finding(F.NO_SUPERVISED, index, line, f"no token supervised under {config.profile}", payload)
     if seg.warnings:
         out.finding(F.SEGMENTATION_WARNING, index, line, seg.warnings[0], payload)
+    parts = F.content_parts(messages, seg.text)
+    if parts:
+        out.finding(parts[0], index, line, parts[1], payload)
     if state.generator is not None:
         compare_generator(state, config, seg, masks, messages, tools, record, out)
 
