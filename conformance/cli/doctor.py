@@ -1,18 +1,6 @@
 """``lossmask doctor``: does this environment load and render the bundled tokenizers the way the goldens say?
 
-For the installed transformers/tokenizers it loads every bundled family the way users do (``AutoTokenizer`` on
-the directory), compares its ids with the tokenizer file's own ``tokenizers`` encoding on the fixture texts, and
-renders every chat template on the corpus against the goldens of this transformers line. Per family: ``fine``,
-``tokenizes_differently`` (how many texts, the class AutoTokenizer built, the fix) or ``renders_differently``.
-``--tokenizer`` runs the tokenization check on your own tokenizer instead.
-
 Exit codes: 0 everything is fine, 1 something tokenizes or renders differently (or cannot load), 2 usage.
-
-Examples:
-  lossmask doctor                              # every bundled family, a table
-  lossmask doctor --family deepseek_v3 --json  # one family, JSON on stdout
-  lossmask doctor --json doctor.json           # JSON to a file, the table on the terminal
-  lossmask doctor --tokenizer ./my-model       # your own tokenizer directory (or a hub id, with network)
 """
 
 from __future__ import annotations
@@ -23,25 +11,41 @@ import json
 from rich.table import Table
 
 from ..console import make_console
+from . import outputs
+from .command import add_command
 
 STYLE = {"fine": "green", "tokenizes_differently": "red", "renders_differently": "red", "cannot_load": "red"}
 
 
+DESCRIPTION = """
+For the installed transformers and tokenizers, load every bundled family the way users do (AutoTokenizer on the
+directory), compare its ids with the tokenizer file's own `tokenizers` encoding on the fixture texts, and render
+every chat template on the corpus against the goldens of this transformers line. Per family: fine,
+tokenizes_differently (how many texts, the class AutoTokenizer built, the fix) or renders_differently.
+--tokenizer runs the tokenization check on your own tokenizer instead.
+
+Exit codes: 0 everything is fine, 1 something tokenizes or renders differently (or cannot load), 2 usage.
+"""
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check that this transformers loads and renders the tokenizers as the goldens say",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(
+        sub, "doctor", summary="check that this transformers loads and renders the tokenizers as the goldens say",
+        description=DESCRIPTION,
+        examples=["lossmask doctor", "lossmask doctor --family deepseek_v3 --json -",
+                  "lossmask doctor --json doctor.json", "lossmask doctor --tokenizer ./my-model"])
     p.add_argument("--family", action="append", help="only this bundled family (repeatable)")
     p.add_argument("--tokenizer", metavar="DIR_OR_HUB_ID", action="append",
-                   help="check this tokenizer instead of the bundled ones (repeatable)")
-    p.add_argument("--json", metavar="PATH", nargs="?", const="-",
-                   help="write the findings as JSON to PATH (- or no value: stdout, and no table)")
+                   help="check this tokenizer instead of the bundled ones (a directory, or a hub id with network; "
+                        "repeatable)")
+    outputs.add_report(p, "--json", "the findings as JSON (no table when it is standard output)", stdout_flag=True)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from .. import assets, environment
-    from ..atomic import write_text
 
+    outputs.preflight(args, ["--json"])
     for fam in args.family or []:
         assets.family(fam)  # an unknown name is a one-line usage error (exit 2) naming the bundled families
     status = make_console(stderr=True)
@@ -52,11 +56,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             env = environment.check(args.family)
     if args.json:
-        text = json.dumps(env.to_json(), indent=2, ensure_ascii=False) + "\n"
-        if args.json == "-":
-            print(text, end="")
+        outputs.write(args.json, json.dumps(env.to_json(), indent=2, ensure_ascii=False) + "\n")
+        if args.json == outputs.STDOUT:
             return 0 if env.ok else 1
-        write_text(args.json, text)
     _print(env, bool(args.tokenizer))
     return 0 if env.ok else 1
 
