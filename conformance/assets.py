@@ -15,6 +15,7 @@ import json
 import lzma
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,7 +260,9 @@ def load_hub(repo_id: str, template_file: str | os.PathLike[str] | None = None) 
 
 
 def _with_template(tok: Any, name: str, source: str, template_file: Any) -> LoadedTokenizer:
-    if template_file is not None:
+    if template_file is not None and str(template_file) == "-":  # the CLI's standard input
+        template = sys.stdin.read()
+    elif template_file is not None:
         try:
             template = Path(template_file).read_text(encoding="utf-8")
         except OSError as exc:
@@ -286,9 +289,22 @@ def load(spec: str, variant: str | None = None, template_file: str | None = None
         return load_bundled(spec, variant)
     if os.path.isdir(spec):
         return load_directory(spec, template_file)
-    if "/" in spec and not os.path.exists(spec):
+    if _path_like(spec):
+        what = "is not a directory" if os.path.exists(spec) else "does not exist"
+        raise AssetError(f"{spec}: {what} (a tokenizer is a bundled family, a local directory, or a hub id "
+                         f"NAMESPACE/NAME)")
+    if "/" in spec:
         return load_hub(spec, template_file)
     raise AssetError(f"{spec!r} is neither a bundled family ({', '.join(families())}), a directory, nor a hub id")
+
+
+def _path_like(spec: str) -> bool:
+    """A local path, never a hub id (``NAMESPACE/NAME``): ``./x``, ``../x``, ``/x``, ``~/x``, ``x/``, ``a/b/c``,
+    or ``a/b`` where ``a`` is a local directory."""
+    if spec.startswith((".", "/", "~")) or spec.endswith("/") or os.sep != "/" and os.sep in spec:
+        return True
+    parts = spec.split("/")
+    return len(parts) > 2 or (len(parts) == 2 and os.path.isdir(parts[0]))
 
 
 def clear_cache() -> None:

@@ -162,9 +162,10 @@ def test_cli_json_markdown_and_rebuild(tmp_path, capsys):
 
 
 def test_cli_unwritable_report_is_a_usage_error_before_running(tmp_path, capsys):
-    assert main(["zoo", "--json", str(tmp_path / "missing" / "zoo.json")]) == 2
+    (tmp_path / "a-file").write_text("")  # (a missing directory is not unwritable: reports create their parents)
+    assert main(["zoo", "--json", str(tmp_path / "a-file" / "zoo.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "does not exist" in err[0]
+    assert len(err) == 1 and "is not a directory" in err[0]
 
 
 #: Renders the reference used to decline, on the zoo templates that showed each class (fixed in reference/).
