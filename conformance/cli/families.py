@@ -31,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         outputs.write(args.json, json.dumps({
             name: {"variants": f.variant_names, "models": f.models, "tokenizer_source": f.tokenizer_source,
-                   "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt,
-                   "loader": f.loader}
+                   "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt}
             for name, f in fams.items()
         }, indent=2, ensure_ascii=False) + "\n")
         return 0
