@@ -21,7 +21,7 @@ from .. import golden as G
 from ..cases import Case, load_cases
 from ..errors import UsageError
 from .process import Failure, GeneratorProcess, command_for
-from .verdict import Result, judge
+from .verdict import Result, attribute_environment, judge
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Run:
     profile: str
     results: list[Result]
     seconds: float
+    #: The environment check the results were attributed with (None: none ran).
+    environment: Any = None
 
 
 def select(sel: Selection) -> list[tuple[str, str, Case]]:
@@ -51,10 +53,16 @@ def select(sel: Selection) -> list[tuple[str, str, Case]]:
 
 
 def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
-        progress: Callable[[Result], None] | None = None) -> Run:
+        progress: Callable[[Result], None] | None = None, env: Any = "check") -> Run:
+    """``env``: an :class:`~lossmask.environment.Environment` to attribute differences to, ``"check"`` (default)
+    to run the environment check on the selected families first, or None for no attribution."""
     from lossmask.reference.policy import get_profile
 
     tasks = select(sel)
+    if env == "check":
+        from .. import environment
+
+        env = environment.check(sorted({f for f, _, _ in tasks}))
     # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.
     from transformers import AutoTokenizer  # noqa: F401
 
@@ -78,7 +86,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
                     family, variant, case = todo.get_nowait()
                 except queue.Empty:
                     return
-                result = _one(proc, family, variant, case, encoding, claimed, timeout)
+                result = _one(proc, family, variant, case, encoding, claimed, timeout, env)
                 with lock:
                     results.append(result)
                 if progress:
@@ -97,7 +105,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     gen = {"spec": spec, "name": hello["name"], "version": hello["version"],
            "encoding": hello.get("declared_encoding", encoding), "profile": hello.get("profile", "canonical"),
            "restarts": sum(p.restarts for p in procs)}
-    return Run(spec, gen, claimed, results, time.perf_counter() - started)
+    return Run(spec, gen, claimed, results, time.perf_counter() - started, env)
 
 
 def handshake(spec: str) -> dict[str, Any]:
@@ -119,7 +127,7 @@ def _env() -> dict[str, str]:
 
 
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
-         timeout: float) -> Result:
+         timeout: float, env: Any = None) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
     t0 = time.perf_counter()
     try:
@@ -131,8 +139,10 @@ def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding
         response = proc.request(req, timeout)
         verdict, message, details = judge(golden, response, encoding, profile,
                                           lambda: assets.load_bundled(family, variant).tokenizer)
+        verdict, message = attribute_environment(verdict, message, response, encoding, env, family, variant, case.id)
     except Failure as exc:
         verdict, message, details = exc.verdict, exc.message, {}
     except LossmaskError as exc:
         verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0)
+    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0,
+                  environment=env.notes(family) if env is not None else [])
