@@ -102,14 +102,13 @@ def in_matrix(transformers: str, tokenizers: str) -> bool:
 
 @dataclass(frozen=True)
 class Mistokenization:
-    """transformers ``first`` ≤ v < ``until`` (``until`` None: still so on the newest release tested):
-    ``AutoTokenizer`` builds ``loaded_class`` for ``family`` and gets other ids than the tokenizer file's own
-    encoding (found by the bisection; ``lossmask doctor`` reports it)."""
+    """transformers ``first`` ≤ v < ``until``: ``AutoTokenizer`` builds ``loaded_class`` for ``family`` and gets
+    other ids than the tokenizer file's own encoding (found by the bisection; ``lossmask doctor`` reports it)."""
 
     family: str
     loaded_class: str
     first: str
-    until: str | None
+    until: str
     why: str
 
 
@@ -118,15 +117,15 @@ MISTOKENIZATIONS: tuple[Mistokenization, ...] = (
                     "the config names LlamaTokenizerFast; v5's LlamaTokenizer installs a Metaspace pre-tokenizer and "
                     "decoder over the file's ByteLevel ones (transformers PR #48219/#48317 route byte-level Llama "
                     "configs to TokenizersBackend)"),
-    Mistokenization("olmo2", "GPT2Tokenizer", "5.2", None,
-                    "the config names GPT2Tokenizer; from 5.2 AutoTokenizer builds v5's GPT2Tokenizer, whose own "
-                    "pre-tokenizer replaces the file's (576 of 660 texts differ on 5.2.0, 5.6.0, 5.10.4, 5.16.1, "
-                    "5.22.2, 5.23.0 and 5.24.0; 0 on 4.51.3, 4.57.6, 5.0.0 and 5.1.0)"),
+    Mistokenization("olmo2", "GPT2Tokenizer", "5.2", "99",
+                    "the config names GPT2Tokenizer; from 5.2.0 AutoTokenizer builds v5's GPT2Tokenizer, which "
+                    "rebuilds the pre-tokenizer from the vocabulary instead of taking the file's (all 70 olmo2 golden "
+                    "texts differ on 5.2.0-5.24.0; 4.57.6 GPT2TokenizerFast and 5.0-5.1 TokenizersBackend agree)"),
 )
 
 
 def autotokenizer_differs(transformers: str) -> dict[str, str]:
-    """family → the class AutoTokenizer builds, for the bundled families it mis-tokenizes on this version."""
+    """family → the class AutoTokenizer builds, for the families it mis-tokenizes on this version (a family that
+    is not bundled in this checkout is listed too: callers intersect with what they have)."""
     v = parse(transformers)
-    return {m.family: m.loaded_class for m in MISTOKENIZATIONS
-            if parse(m.first) <= v and (m.until is None or v < parse(m.until))}
+    return {m.family: m.loaded_class for m in MISTOKENIZATIONS if parse(m.first) <= v < parse(m.until)}
