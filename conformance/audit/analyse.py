@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import PROFILES, get_profile, segment
+from lossmask.reference import PROFILES, get_profile, segment_batch
 from lossmask.reference.conversation import validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
@@ -104,36 +104,41 @@ def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
     return T.INVALID_RECORD, f"$: expected a list of messages or an object with 'messages', got {what}"
 
 
-def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> None:
+def screen_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> tuple | None:
+    """Decode and validate one record and count the data findings; ``(messages, tools)`` when it can be masked."""
     out.samples += 1
     index, line, payload = record.index, record.line, record.payload
     decoded = decode(record)
     if isinstance(decoded[0], str):
         out.error(decoded[0], decoded[1], index, line, payload)
-        return
+        return None
     messages, tools = decoded
     try:
         validate_messages(messages, tools)
     except ConversationError as exc:
         out.error(T.INVALID_CONVERSATION, str(exc), index, line, payload)
-        return
+        return None
     literal = F.literal_in_non_assistant_text(messages, state.scanner)
     if literal:
         out.finding(F.LITERAL_IN_TEXT, index, line, literal, payload)
     empty = F.empty_assistant_turn(messages)
     if empty:
         out.finding(F.EMPTY_ASSISTANT, index, line, empty, payload)
-    loaded = state.loaded
-    try:
-        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, config.kwargs(), validate=False)
-    except TemplateRefusal as exc:
-        out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
+    return messages, tools
+
+
+def tally_segmentation(state: WorkerState, config: AuditConfig, record: Record, messages: list,
+                       tools: list | None, seg: Any, out: T.Tally) -> None:
+    """Count one record's reference result (a Segmentation, or the exception it raised)."""
+    index, line, payload = record.index, record.line, record.payload
+    if isinstance(seg, TemplateRefusal):
+        out.error(T.TEMPLATE_REFUSAL, str(seg), index, line, payload)
         return
-    except (SegmentationError, LossmaskError) as exc:
-        out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)
+    if isinstance(seg, (SegmentationError, LossmaskError)):
+        out.error(T.SEGMENTATION_ERROR, str(seg), index, line, payload)
         return
-    except Exception as exc:  # a reference bug on one odd sample is counted, never fatal to the audit
-        out.error(T.REFERENCE_ERROR, f"{type(exc).__name__}: {exc}", index, line, payload)
+    if isinstance(seg, Exception):  # a reference bug on one odd sample is counted, never fatal to the audit
+        out.error(T.REFERENCE_ERROR, f"{type(seg).__name__}: {seg}", index, line, payload)
         return
     out.rendered += 1
     out.tokens += len(seg.input_ids)
@@ -188,8 +193,20 @@ def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: 
 
 
 def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
+    """Screen every record, segment the maskable ones in one batch (:func:`reference.segment_batch`: one
+    tokenizer call for the chunk, as dataset preparation does), then count each record's result."""
     state = state_for(config)
     out = T.Tally(config.examples_per_kind, config.keep_samples)
+    pending = []
     for record in records:
-        analyse_record(state, config, record, out)
+        screened = screen_record(state, config, record, out)
+        if screened is not None:
+            pending.append((record, *screened))
+    if not pending:
+        return out
+    loaded = state.loaded
+    results = segment_batch(loaded.tokenizer, loaded.chat_template, [m for _, m, _ in pending],
+                            [t for _, _, t in pending], config.kwargs(), validate=False, errors=(Exception,))
+    for (record, messages, tools), seg in zip(pending, results):
+        tally_segmentation(state, config, record, messages, tools, seg, out)
     return out
