@@ -70,6 +70,10 @@ def _run(spec: dict[str, Any], work: Path) -> dict[str, Any]:
 
 def bench_dataset(family: str = "qwen3", count: int = 2000, workers: tuple[int, ...] = (1, 2), reps: int = 3,
                   log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is None:
+        return {"family": family, "skipped": "datasets is not installed here (nox -s bench installs it with trl)"}
     loaded = assets.load_bundled(family)
     template, source = training_template(loaded.tokenizer)
     methods = list(METHODS)
