@@ -1,8 +1,9 @@
 """``lossmask check SPEC``: score a mask generator against the golden fixtures.
 
 SPEC is ``reference``, an entry point in group ``lossmask.generators``, ``module:function``,
-``path/to/file.py:function`` or ``jsonl:COMMAND ...``. Exit 0 when every case passes (or is declined), 1 when
-any case fails, 2 for usage errors (unknown generator, family, case or profile).
+``path/to/file.py:function`` or ``jsonl:COMMAND ...``. Exit 0 when no case fails (declined cases and agreed
+template refusals are not failures, nor passes), 1 when any case fails or could not be judged, 2 for usage
+errors (unknown generator, family, case or profile).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from rich.table import Table
 
 from ..console import make_console
 
-VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "mask_mismatch": "red", "token_divergence": "red",
+CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
+VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "refused_agree": "cyan", "not_judged": "magenta", "mask_mismatch": "red", "token_divergence": "red",
                  "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red"}
 
 
@@ -69,35 +71,51 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(console: Console, outcome, details: int) -> None:
+    from ..compare import Tally, Verdict
+
     gen = outcome.generator
-    by = defaultdict(Counter)
-    categories = ["single_turn", "multi_turn", "tool_call", "adversarial"]
+    by: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     for r in outcome.results:
-        by[f"{r.family}/{r.variant}"][r.category, r.failed] += 1
-    table = Table(title=f"{gen['name']} {gen['version']} · profile {outcome.profile}", title_justify="left")
+        by[f"{r.family}/{r.variant}"][r.category].add(r.verdict)
+        by[f"{r.family}/{r.variant}"]["*"].add(r.verdict)
+    table = Table(title=f"{gen['name']} {gen['version']} · profile {outcome.profile} · cells: passed/ran",
+                  title_justify="left")
     table.add_column("family/variant")
-    for c in categories:
+    for c in CATEGORIES:
         table.add_column(c, justify="right")
-    for label, counts in by.items():
+    table.add_column("declined", justify="right")
+    table.add_column("refused like template", justify="right")
+    for label, cats in by.items():
         cells = []
-        for c in categories:
-            bad, total = counts[c, True], counts[c, True] + counts[c, False]
-            cells.append("" if not total else f"[{'red' if bad else 'green'}]{total - bad}/{total}[/]")
-        table.add_row(label, *cells)
+        for c in CATEGORIES:
+            t = cats.get(c)
+            if t is None:
+                cells.append("")
+            elif not t.ran:
+                cells.append("[yellow]–[/]")  # every record declined: nothing ran, nothing passed
+            else:
+                cells.append(f"[{'red' if t.failed or t.not_judged else 'green'}]{t.cell()}[/]")
+        row = cats["*"]
+        table.add_row(label, *cells, f"[yellow]{row.declined}[/]" if row.declined else "",
+                      str(row.refused_agree) if row.refused_agree else "")
     console.print(table)
     failing = [r for r in outcome.results if r.failed]
     for r in failing[:details]:
         style = VERDICT_STYLE.get(r.verdict, "red")
+        o = r.outcome
         console.print(f"[{style}]{r.verdict}[/] {r.family}/{r.variant} [bold]{r.case}[/] ({r.category}): {r.message}",
                       highlight=False, soft_wrap=True)
-        for row in r.details.get("context", [])[:6]:
-            console.print(f"    #{row['index']:<5} {row['piece']!r:<20} {row['segment']:<22} expected {row['expected']} "
-                          f"got {row['actual']}", highlight=False)
-        if r.verdict == "token_divergence" and "expected_tokens" in r.details:
-            console.print(f"    from #{r.details['context_start']}: expected {r.details['expected_tokens']!r}", highlight=False)
-            console.print(f"    {' ' * len(str(r.details['context_start']))}        got      {r.details['actual_tokens']!r}", highlight=False)
+        for row in o.context[:6]:
+            console.print(f"    #{row.index:<5} {row.piece!r:<20} {row.segment:<22} expected {row.expected} "
+                          f"got {row.actual}", highlight=False)
+        if o.verdict is Verdict.TOKEN_DIVERGENCE and o.context_start is not None:
+            console.print(f"    from #{o.context_start}: expected {list(o.expected_tokens)!r}", highlight=False)
+            console.print(f"    {' ' * len(str(o.context_start))}        got      {list(o.actual_tokens)!r}",
+                          highlight=False)
     if len(failing) > details:
         console.print(f"... and {len(failing) - details} more failing cases (see --json-report / --html)")
-    counts = Counter(r.verdict for r in outcome.results)
-    line = ", ".join(f"[{VERDICT_STYLE.get(v, 'red')}]{n} {v}[/]" for v, n in counts.most_common())
-    console.print(f"{len(outcome.results)} cases in {outcome.seconds:.1f} s: {line}", highlight=False)
+    total = Tally.of(r.verdict for r in outcome.results)
+    line = ", ".join(f"[{VERDICT_STYLE.get(v, 'red')}]{n} {v}[/]" for v, n in total.verdicts.most_common())
+    console.print(f"{total.total} cases in {outcome.seconds:.1f} s: {total.passed} passed of {total.ran} that ran "
+                  f"({total.declined} declined, {total.refused_agree} refused like the template); {line}",
+                  highlight=False)

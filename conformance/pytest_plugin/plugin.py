@@ -1,7 +1,8 @@
 """The ``pytest11`` entry point: ``--lossmask-generator SPEC`` turns the golden fixtures into test items.
 
 Items run the generator through the same isolated runner as ``lossmask check`` (one run for the session, so
-worker processes start once) and fail with the verdict and its explanation.
+worker processes start once) and fail with the verdict and its explanation. Counting rules as everywhere: a
+declined case is skipped, agreeing with a template refusal is ``xfail`` (never a pass), only ``pass`` passes.
 """
 
 from __future__ import annotations
@@ -63,9 +64,14 @@ class LossmaskItem(pytest.Item):
         self.suite, self.key = suite, key
 
     def runtest(self) -> None:
+        from ..compare import Verdict
+
         result = self.suite.results()[self.key]
-        if result.verdict == "unsupported":
+        if result.verdict is Verdict.UNSUPPORTED:
             pytest.skip(f"declined by the generator: {result.message}")
+        if result.verdict is Verdict.REFUSED_AGREE:
+            # The template refuses the conversation and the generator raised too: expected, but not a pass.
+            pytest.xfail(result.message)
         if result.failed:
             raise LossmaskFailure(result)
 
@@ -73,8 +79,8 @@ class LossmaskItem(pytest.Item):
         if isinstance(excinfo.value, LossmaskFailure):
             r = excinfo.value.result
             lines = [f"{r.verdict}: {r.message}"]
-            lines += [f"  #{row['index']} {row['piece']!r} {row['segment']} expected {row['expected']} got {row['actual']}"
-                      for row in r.details.get("context", [])[:8]]
+            lines += [f"  #{row.index} {row.piece!r} {row.segment} expected {row.expected} got {row.actual}"
+                      for row in r.outcome.context[:8]]
             return "\n".join(lines)
         return super().repr_failure(excinfo)
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from .. import golden as G
 from ..atomic import write_text
+from ..compare import Verdict
 from .engine import Run
-from .reports import summary
+from ..record import GoldenRecord
+from .reports import tally
 
 STYLE = """body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
@@ -19,28 +21,30 @@ pre{white-space:pre-wrap;word-break:break-all;background:#fafafa;border:1px soli
 .fail{color:#b00}.legend span{padding:0 .4em;margin-right:.5em}"""
 
 
-def _render(golden: dict, actual: list[int] | None, profile: str) -> str:
+def _render(record: GoldenRecord, actual: tuple[int, ...] | None, profile: str) -> str:
     """The render with each token coloured: supervised by both, only expected, only the generator's."""
-    expected = golden["masks"][profile]
+    expected = record.mask(profile)
     out = []
-    for i, (s, e) in enumerate(golden["offsets"]):
-        piece = html.escape(golden["text"][s:e])
+    for i in range(len(record.input_ids)):
+        piece = html.escape(record.piece(i))
         a, b = expected[i], (actual[i] if actual is not None else expected[i])
         cls = "both" if a and b else "exp" if a else "act" if b else ""
-        out.append(f'<span class="{cls}" title="{i} {golden["segments"][i]}">{piece}</span>' if cls else piece)
+        out.append(f'<span class="{cls}" title="{i} {record.segments[i]}">{piece}</span>' if cls else piece)
     return "".join(out)
 
 
 def write_html(run: Run, path: str | Path) -> None:
-    s = summary(run)
+    s = tally(run)
     rows = Counter((r.family, r.variant, r.verdict) for r in run.results)
     labels = sorted({(r.family, r.variant) for r in run.results})
-    verdicts = sorted({r.verdict for r in run.results})
+    verdicts = sorted({r.verdict.value for r in run.results})
     parts = [f"<!doctype html><meta charset=utf-8><title>lossmask: {html.escape(run.generator['name'])}</title>",
              f"<style>{STYLE}</style>",
              f"<h1>lossmask check: {html.escape(run.generator['name'])} {html.escape(run.generator['version'])}</h1>",
-             f"<p>profile <b>{html.escape(run.profile)}</b> · {s['total']} cases · {s['passed']} passed · "
-             f"<span class=fail>{s['failed']} failed</span> · {run.seconds:.1f} s</p>",
+             f"<p>profile <b>{html.escape(run.profile)}</b> · {s.total} cases · {s.ran} ran · {s.passed} passed · "
+             f"{s.refused_agree} refused like the template (not passes) · {s.declined} declined · "
+             f"<span class=fail>{s.failed} failed</span>"
+             + (f" · {s.not_judged} not judged" if s.not_judged else "") + f" · {run.seconds:.1f} s</p>",
              "<table><tr><th>family/variant</th>" + "".join(f"<th>{v}</th>" for v in verdicts) + "</tr>"]
     for fam, var in labels:
         parts.append(f"<tr><td>{fam}/{var}</td>" + "".join(f"<td>{rows.get((fam, var, v), '')}</td>" for v in verdicts) + "</tr>")
@@ -53,15 +57,17 @@ def write_html(run: Run, path: str | Path) -> None:
                      f"{html.escape(r.variant)} · {r.case} · <span class=fail>{r.verdict}</span></h3>"
                      f"<p>{html.escape(r.message)}</p>")
         try:
-            golden = G.load_golden(r.family, r.variant, r.case)
+            record = G.load_record(r.family, r.variant, r.case)
+            record.mask(r.profile)
         except Exception:  # noqa: BLE001 - the page still lists the failure
             continue
-        if golden["outcome"] != "rendered":
+        if record.refused:
             continue
-        actual = r.details.get("actual_mask") if r.verdict == "mask_mismatch" else None
-        parts.append(f"<pre>{_render(golden, actual, r.profile)}</pre>")
-        if r.verdict == "token_divergence":
-            exp = html.escape(repr(r.details.get("expected_supervised", [])))
-            act = html.escape(repr(r.details.get("actual_supervised", [])))
+        o = r.outcome
+        actual = o.actual_mask if o.verdict is Verdict.MASK_MISMATCH else None
+        parts.append(f"<pre>{_render(record, actual, r.profile)}</pre>")
+        if o.verdict is Verdict.TOKEN_DIVERGENCE:
+            exp = html.escape(repr(list(o.expected_supervised)))
+            act = html.escape(repr(list(o.actual_supervised)))
             parts.append(f"<p>expected supervised: <code>{exp}</code><br>generator supervised: <code>{act}</code></p>")
     write_text(Path(path), "\n".join(parts) + "\n")
