@@ -98,6 +98,10 @@ def supervised_runs(decode: Callable[[list[int]], str], ids: Sequence[int], mask
     return runs
 
 
+#: Tokens of both streams shown after the first difference of a token divergence.
+DIVERGENCE_WINDOW = 12
+
+
 def token_divergence(record: GoldenRecord, ids: list[int], mask: list[int], profile: str,
                      decode: Callable[[list[int]], str]) -> tuple[dict[str, Any], str]:
     """Outcome fields and message for a token stream that differs from ``record.input_ids``."""
@@ -110,11 +114,13 @@ def token_divergence(record: GoldenRecord, ids: list[int], mask: list[int], prof
     ops = tuple(TextOp(tag, exp_text[a0:a1], act_text[b0:b1])
                 for tag, a0, a1, b0, b1 in difflib.SequenceMatcher(None, exp_text, act_text, autojunk=False).get_opcodes()
                 if tag != "equal")
-    lo = max(0, first - 3)
+    lo, hi = max(0, first - 3), first + DIVERGENCE_WINDOW
     fields = {
         "first_difference": first, "context_start": lo,
-        "expected_tokens": tuple(decode([t]) for t in want[lo:first + 4]),
-        "actual_tokens": tuple(decode([t]) for t in ids[lo:first + 4]),
+        "expected_tokens": tuple(decode([t]) for t in want[lo:hi]),
+        "actual_tokens": tuple(decode([t]) for t in ids[lo:hi]),
+        # who supervises each token shown, so a page can colour both streams
+        "expected_token_mask": tuple(record.mask(profile)[lo:hi]), "actual_token_mask": tuple(mask[lo:hi]),
         "supervised_text_diff": ops[:20], "expected_supervised": tuple(exp_runs), "actual_supervised": tuple(act_runs),
     }
     return fields, divergence_message(first, len(want), len(ids), ops)

@@ -125,6 +125,9 @@ class Outcome:
     context_start: int | None = None
     expected_tokens: tuple[str, ...] = ()
     actual_tokens: tuple[str, ...] = ()
+    #: Who supervises each of those tokens (the profile's mask, the generator's), so a page can colour them.
+    expected_token_mask: tuple[int, ...] = ()
+    actual_token_mask: tuple[int, ...] = ()
     supervised_text_diff: tuple[TextOp, ...] = ()
     expected_supervised: tuple[str, ...] = ()
     actual_supervised: tuple[str, ...] = ()
@@ -149,7 +152,8 @@ class Outcome:
             "differing_knobs": {k: list(v) for k, v in self.differing_knobs.items()},
             "differing_tokens": list(self.differing_tokens), "context": [r._asdict() for r in self.context],
             "context_start": self.context_start, "expected_tokens": list(self.expected_tokens),
-            "actual_tokens": list(self.actual_tokens),
+            "actual_tokens": list(self.actual_tokens), "expected_token_mask": list(self.expected_token_mask),
+            "actual_token_mask": list(self.actual_token_mask),
             "supervised_text_diff": [op._asdict() for op in self.supervised_text_diff],
             "expected_supervised": list(self.expected_supervised), "actual_supervised": list(self.actual_supervised),
             "actual_mask": list(self.actual_mask) if self.actual_mask is not None else None,
@@ -170,6 +174,8 @@ class Outcome:
             differing_tokens=tuple(d.get("differing_tokens") or ()),
             context=tuple(TokenRow(**r) for r in d.get("context") or ()), context_start=d.get("context_start"),
             expected_tokens=tuple(d.get("expected_tokens") or ()), actual_tokens=tuple(d.get("actual_tokens") or ()),
+            expected_token_mask=tuple(d.get("expected_token_mask") or ()),
+            actual_token_mask=tuple(d.get("actual_token_mask") or ()),
             supervised_text_diff=tuple(TextOp(**op) for op in d.get("supervised_text_diff") or ()),
             expected_supervised=tuple(d.get("expected_supervised") or ()),
             actual_supervised=tuple(d.get("actual_supervised") or ()),

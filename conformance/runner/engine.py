@@ -101,11 +101,21 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     return Run(spec, gen, claimed, results, time.perf_counter() - started)
 
 
+def handshake(spec: str) -> dict[str, Any]:
+    """Start the generator as a run would, read its handshake and stop it: a :class:`UsageError` when it cannot
+    be resolved or started, before anything else is done with it."""
+    proc = GeneratorProcess(spec, command_for(spec), _env())
+    try:
+        return proc.start()
+    finally:
+        proc.stop()
+
+
 def _env() -> dict[str, str]:
+    # The worker finds modules in the current directory itself, after importing lossmask (see worker.py).
     env = dict(os.environ)
     env.setdefault("TRANSFORMERS_VERBOSITY", "error")
     env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     return env
 
 

@@ -164,9 +164,13 @@ class GeneratorProcess:
 
 
 def command_for(spec: str) -> list[str]:
-    """The process to start for a generator SPEC (our worker for Python specs)."""
+    """The process to start for a generator SPEC (our worker for Python specs).
+
+    ``-P``: the current directory is not put first on the worker's import path, where a user's own package could
+    shadow lossmask or its dependencies; the worker adds it once those are imported.
+    """
     from ..generators import load
 
     if spec.startswith("jsonl:"):
         return load(spec).command
-    return [sys.executable, "-m", "lossmask.runner.worker", spec]
+    return [sys.executable, "-P", "-m", "lossmask.runner.worker", spec]

@@ -25,6 +25,7 @@ def main(argv: list[str]) -> int:
     from ..generators import load
     from .protocol import PROTOCOL, encode
 
+    _search_current_directory()
     try:
         gen = load(argv[0])
     except Exception as exc:  # noqa: BLE001 - reported to the parent as a usage error
@@ -45,6 +46,20 @@ def main(argv: list[str]) -> int:
             answer = call(gen, loaded.tokenizer, req["messages"], req.get("tools"), req.get("template_kwargs"))
         proto.write(encode(to_response(answer, req["id"])))
     return 0
+
+
+def _search_current_directory() -> None:
+    """Let ``module:function`` specs find modules in the current directory, as ``python -m`` would, but only once
+    lossmask and what it renders with are imported: the parent starts us with ``-P``, so a user's own
+    ``reference``/``conformance``/``lossmask`` or ``transformers`` folder cannot shadow them."""
+    import jinja2  # noqa: F401
+    from transformers import AutoTokenizer  # noqa: F401
+
+    from .. import assets  # noqa: F401
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 if __name__ == "__main__":
