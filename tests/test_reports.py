@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lossmask.cli import main
+from lossmask.compare import Outcome, Verdict
 from lossmask.runner import Selection, reports, run
 from lossmask.runner.causes import Cause, failure_groups
 from lossmask.runner.engine import Run
@@ -59,8 +60,8 @@ def test_check_prints_causes_before_cases_and_limits_the_detail(capsys):
 
 
 def test_junit_class_names_keep_dotted_variants_in_one_class(tmp_path):
-    results = [Result(case="plain_answer", family="qwen3_5", variant=v, category="single_turn", verdict="pass",
-                      seconds=0.01) for v in ("Qwen3.5-0.8B", "Qwen3_5-0_8B", "default")]
+    results = [Result(case="plain_answer", family="qwen3_5", variant=v, category="single_turn",
+                      outcome=Outcome(Verdict.PASS, ""), seconds=0.01) for v in ("Qwen3.5-0.8B", "Qwen3_5-0_8B", "default")]
     outcome = Run("x", {"name": "g", "version": "1"}, "canonical", results, 0.1)
     names = reports.junit_classnames([(r.family, r.variant) for r in results])
     assert names[("qwen3_5", "Qwen3.5-0.8B")] == "lossmask.qwen3_5.Qwen3_5-0_8B"
