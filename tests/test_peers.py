@@ -29,9 +29,18 @@ PEER_CASES = {
     "verl": ("verl.utils.dataset.multiturn_sft_dataset", [("verl_sft:generate_ignore_mismatch", "qwen3", "default")]),
     "torchtune": ("torchtune.models.qwen2_5", [("torchtune_qwen:generate", "qwen2_5", "default")]),
     "openrlhf": ("openrlhf.datasets.sft_dataset", [("openrlhf_sft:generate", "qwen3", "default")]),
-    "slime": (None, [("slime_mask:generate_qwen", "qwen3", "default"), ("slime_mask:generate_qwen3", "qwen3", "default"),
-                     ("slime_mask:generate_qwen3_5", "qwen3_5", "default")]),
+    "slime": (None, []),  # the specs the checkout offers (slime_mask.specs), see _slime_specs
 }
+#: Where each slime generator is tried on plain_answer.
+SLIME_TEMPLATES = {"qwen": ("qwen3", "default"), "qwen3": ("qwen3", "default"), "qwen3_5": ("qwen3_5", "default"),
+                   "distill_qwen": ("deepseek_v3", "DeepSeek-R1-Distill-Qwen-32B"), "chat_template": ("qwen3", "default")}
+
+
+def _slime_specs() -> list[tuple[str, str, str]]:
+    from lossmask.peers import slime_mask
+
+    return [(spec, *SLIME_TEMPLATES[spec.removeprefix("slime_mask:generate_")])
+            for spec in slime_mask.specs(slime_mask._api())]
 
 
 def _supervised_text(tokenizer, ids: list[int], mask: list[int]) -> str:
@@ -52,6 +61,8 @@ def _require(framework: str, module: str | None) -> None:
 def test_peer_runs_on_plain_answer(framework: str) -> None:
     module, specs = PEER_CASES[framework]
     _require(framework, module)
+    if framework == "slime":
+        specs = _slime_specs()
     case = load_cases(ids=["plain_answer"])[0]
     question, answer = case.messages[0]["content"], case.messages[1]["content"]
     ran = 0
@@ -59,12 +70,7 @@ def test_peer_runs_on_plain_answer(framework: str) -> None:
         gen = load(f"lossmask.peers.{spec}")
         assert gen.version and gen.version != "not installed", spec
         tok = assets.load_bundled(family, variant).tokenizer
-        try:
-            ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
-        except Unsupported as exc:  # older slime checkouts predate the qwen3_5 type (PR #1742)
-            if framework == "slime" and "has no tokenizer_type" in str(exc):
-                continue
-            raise
+        ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
         ran += 1
         assert len(ids) == len(mask) and set(mask) <= {0, 1}, spec
         supervised = _supervised_text(tok, ids, mask)
@@ -94,11 +100,11 @@ def test_peer_slime_absent_says_how_to_install(monkeypatch: pytest.MonkeyPatch) 
         pytest.skip("a slime checkout is on sys.path here")
     from lossmask.peers import slime_mask
 
-    slime_mask._locate.cache_clear()
-    slime_mask._module.cache_clear()
+    for cached in (slime_mask._locate, slime_mask._api, slime_mask._module):
+        cached.cache_clear()
     tok = assets.load_bundled("qwen3").tokenizer
     for fn in (slime_mask.generate_qwen, slime_mask.generate_qwen3, slime_mask.generate_qwen3_5,
-               slime_mask.generate_distill_qwen):
+               slime_mask.generate_distill_qwen, slime_mask.generate_chat_template):
         with pytest.raises(NotImplementedError, match="PYTHONPATH"):
             fn(tok, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])
 
