@@ -98,7 +98,7 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     session.run("lossmask", "check", generator, "--json-report", f"{stem}.json", "--junit", f"{stem}.xml",
                 "--html", f"{stem}.html", *session.posargs)
     if generator == "reference" and not session.posargs:
-        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py")
+        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py", "tests/test_side_effects.py")
 
 
 @nox.session(python=PYTHON)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lossmask.reference.render import pin_date
+from lossmask.reference.render import check_template
 
 from .atomic import write_bytes
 from .errors import AssetError, LossmaskError
@@ -223,7 +223,6 @@ def _variant_tokenizer(fam: str, variant: str) -> Any:
     """
     tok = copy.copy(_load_bundled_tokenizer(fam))
     tok.chat_template = bundled_template(fam, variant)
-    pin_date(tok.chat_template)
     return tok
 
 
@@ -272,7 +271,7 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
         if not isinstance(template, str):
             raise AssetError(f"{source}: the tokenizer has no chat template; pass a template file")
     try:
-        pin_date(template)
+        check_template(template)
     except LossmaskError as exc:  # a template that does not compile: name the file it came from
         raise AssetError(f"{template_file or source}: {exc}") from None
     return LoadedTokenizer(tokenizer=tok, chat_template=template, family=name, variant=DEFAULT_VARIANT, source=source)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -27,6 +28,16 @@ from .conversation import REASONING_KEYS
 _BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by tokenizers' normalisers.
 _LIMIT = 0xFFFFD
 MARKER_RE = re.compile("[\U000F0000-\U000FFFFD]")
+#: A marker as a template's own serialiser may print it: Python's repr (``str(list)``, ``{{ dict }}``) writes
+#: ``\U000fxxxx`` for these non-printable code points, JSON with ``ensure_ascii`` a surrogate pair.
+ESCAPED_MARKER_RE = re.compile(r"\\U000f[0-9a-f]{4}|\\udb[89ab][0-9a-f]\\ud[c-f][0-9a-f]{2}")
+_ANY_MARKER_RE = re.compile(f"{MARKER_RE.pattern}|{ESCAPED_MARKER_RE.pattern}")
+_SPLIT_RE = re.compile(f"({MARKER_RE.pattern})")
+_SPLIT_ANY_RE = re.compile(f"({_ANY_MARKER_RE.pattern})")
+_MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
+_CACHED = 4096
+_OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
+_CLOSE = [chr(_BASE + 2 * k + 1) for k in range(_CACHED)]
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool": S.TOOL, "ipython": S.TOOL,
@@ -51,17 +62,28 @@ class FieldSpan(NamedTuple):
 
 
 class _Marker:
-    def __init__(self) -> None:
+    def __init__(self, skip: frozenset[int] = frozenset()) -> None:
         self.fields: list[Field] = []
+        self.skip = skip
 
     def wrap(self, value: str, message: int, part: str, path: str) -> str:
+        k = len(self.fields)
+        if value and not value[0].isspace() and not value[-1].isspace() and not self.skip:
+            # The common case, nothing to strip around the text: the same markers, without the three strips.
+            if k > _MAX_FIELD:
+                raise MarkerOverflow("more than 32767 fields in one conversation")
+            self.fields.append(Field(message, part, path))
+            if k < _CACHED:
+                return f"{_OPEN[k]}{value}{_CLOSE[k]}"
+            return f"{chr(_BASE + 2 * k)}{value}{chr(_BASE + 2 * k + 1)}"
         core = value.strip()
         if not core:
             return value  # whitespace-only or empty: marking it would change its truthiness
-        k = len(self.fields)
-        if _BASE + 2 * k + 1 > _LIMIT:
+        if k > _MAX_FIELD:
             raise MarkerOverflow("more than 32767 fields in one conversation")
         self.fields.append(Field(message, part, path))
+        if k in self.skip:  # numbered like every other field, rendered as it is (see ``mark``)
+            return value
         lead = value[: len(value) - len(value.lstrip())]
         trail = value[len(value.rstrip()):]
         return f"{lead}{chr(_BASE + 2 * k)}{core}{chr(_BASE + 2 * k + 1)}{trail}"
@@ -111,9 +133,15 @@ def _copy_call(call: Any) -> Any:
     return out
 
 
-def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all") -> tuple[list[dict[str, Any]], list[Field]]:
-    """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``)."""
-    marker = _Marker()
+def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all",
+         skip: frozenset[int] = frozenset()) -> tuple[list[dict[str, Any]], list[Field]]:
+    """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``).
+
+    Fields numbered in ``skip`` keep their number and table entry but are left unmarked: a field whose markers
+    change what the template renders is located no better than a field the template drops, and the rest of
+    the conversation is still marked (the caller's fallback, see ``reference.mask.segment``).
+    """
+    marker = _Marker(skip)
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         # Shallow copies of exactly what gets rewritten (the message, its calls and their functions); the
@@ -163,18 +191,35 @@ def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | 
     return walk(list(messages), "$.messages") or walk(list(tools or []), "$.tools")
 
 
-def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
-    """Remove markers; return the clean text and the field spans in clean-text offsets."""
+def _code(marker: str) -> int:
+    """The marker number of a raw or escaped marker."""
+    if len(marker) == 1:
+        return ord(marker) - _BASE
+    if marker[1] == "U":
+        return int(marker[2:], 16) - _BASE
+    high, low = int(marker[2:6], 16), int(marker[8:12], 16)
+    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00) - _BASE
+
+
+def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]]:
+    """Remove markers; return the clean text and the field spans in clean-text offsets.
+
+    With ``escaped``, markers the template printed through repr or ASCII JSON (:data:`ESCAPED_MARKER_RE`)
+    are removed too. The caller allows it only when the real render holds no such escape of its own, so a
+    literal ``\\U000f…`` in someone's text can never be taken for a marker.
+    """
+    parts = (_SPLIT_ANY_RE if escaped else _SPLIT_RE).split(marked_text)  # text, marker, ..., text
+    if len(parts) == 1:
+        return marked_text, []
+    texts = parts[0::2]
+    clean = "".join(texts)
+    found = parts[1::2]
+    codes = [ord(c) - _BASE for c in found] if not escaped else [_code(c) for c in found]
+    # Each marker's clean offset is the length of the text before it: C-level accumulate, no per-match objects.
+    events = list(zip(codes, accumulate(map(len, texts[:-1]))))
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
-    removed = 0
-    events: list[tuple[int, int]] = []
-    for m in MARKER_RE.finditer(marked_text):
-        code = ord(m.group()) - _BASE
-        pos = m.start() - removed
-        removed += 1
-        events.append((code, pos))
     for code, pos in events:
         k, is_close = divmod(code, 2)
         if not is_close:
@@ -186,7 +231,6 @@ def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
         else:
             spans.append(FieldSpan(k, last, pos, False))
         last = pos
-    clean = MARKER_RE.sub("", marked_text) if events else marked_text
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]
         spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))

@@ -54,9 +54,12 @@ _STATE: dict[AuditConfig, WorkerState] = {}
 
 
 def load_generator(spec: str) -> Any:
-    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process."""
+    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process, in processes
+    it owns, whose renders therefore print the goldens' date (:func:`~..generators.pinned_date.pin_for_generators`)."""
     from ..generators import load
+    from ..generators.pinned_date import pin_for_generators
 
+    pin_for_generators()
     gen = load(spec)
     if getattr(gen, "fn", True) is None:
         raise UsageError(f"--generator {spec}: subprocess (jsonl:) generators are not supported by `lossmask "

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for fam in families:
         if fam not in known:
             raise UsageError(f"unknown family {fam!r}; bundled: {', '.join(known)}")
+    from ..generators.pinned_date import pin_for_generators
+
+    pin_for_generators()  # the generator renders in this process: with the date the reference pins
     generator = generators.load(args.generator)
     if generator.fn is None:
         raise UsageError(f"generator {args.generator!r} is a subprocess (jsonl:); the smoke run needs an in-process "

@@ -26,6 +26,9 @@ def main(argv: list[str]) -> int:
     from .protocol import PROTOCOL, encode
 
     _search_current_directory()
+    from ..generators.pinned_date import pin_for_generators
+
+    pin_for_generators()  # this process exists to run the generator: its renders print the goldens' date
     try:
         gen = load(argv[0])
     except Exception as exc:  # noqa: BLE001 - reported to the parent as a usage error
