@@ -194,7 +194,7 @@ def require_offsets(tokenizer: Any) -> None:
     if (backend is not None and hasattr(backend, "encode")) or getattr(tokenizer, "is_fast", False) is True:
         return
     raise SegmentationError(f"{type(tokenizer).__name__} has no offset support (character offsets are needed to "
-                            f"map the render to tokens; use a fast, tokenizers-backed tokenizer)")
+                            f"map the render to tokens; use a fast, tokenizers-backed tokenizer)", kind="no_offsets")
 
 
 def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
@@ -260,7 +260,7 @@ def _checked(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str,
     if markers.MARKER_RE.search(text):
         where = markers.reserved_path(messages, tools) or "the template's own text"
         raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
-                                f"reference reserves for field markers")
+                                f"reference reserves for field markers", kind="reserved_code_points")
     structure = learn(tokenizer, chat_template, kwargs, messages, tools)
     return text, _mark_faithfully(tokenizer, chat_template, messages, tools, kwargs, text), structure, 2
 
@@ -291,7 +291,7 @@ def _mark_faithfully(tokenizer: Any, chat_template: str, messages: Sequence[Mapp
         try:
             marked_messages, fields = markers.mark(messages, scope=scope, skip=skip)
         except markers.MarkerOverflow as exc:
-            raise SegmentationError(str(exc)) from None
+            raise SegmentationError(str(exc), kind="marker_overflow") from None
         try:
             marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
         except TemplateRefusal:  # markers sent the template down a branch that raises: not faithful
@@ -316,7 +316,8 @@ def _mark_faithfully(tokenizer: Any, chat_template: str, messages: Sequence[Mapp
         at = next((i for i, (a, b) in enumerate(zip(first_clean, text)) if a != b), min(len(first_clean), len(text)))
         raise SegmentationError(
             f"the template renders marked fields differently from the real ones (first difference at "
-            f"character {at}: {text[max(0, at - 20):at + 20]!r}), whichever fields are marked"
+            f"character {at}: {text[max(0, at - 20):at + 20]!r}), whichever fields are marked",
+            kind="markers_change_render",
         )
     skip = frozenset(range(n)) - keep
     fields, spans, _ = attempt("all", skip)

@@ -22,7 +22,7 @@ from typing import Any
 
 from . import markers
 from .cache import PerObjectCache
-from .errors import LossmaskError
+from .errors import PROBE_REFUSED, LossmaskError
 from .render import render
 
 PROBE_SYSTEM = "Probe instructions."
@@ -187,11 +187,11 @@ def _learn_cached(tokenizer: Any, template: str, kw: str, kwargs: dict | None,
         try:
             return _learn(tokenizer, template, dict(kwargs or {}), shape)
         except LossmaskError as exc:
-            return type(exc)(*exc.args)  # without its traceback, whose frames would keep the tokenizer alive
+            return type(exc)(*exc.args, kind=exc.kind)  # without its traceback, whose frames would keep the tokenizer alive
 
     found = _CACHE.get(tokenizer, (template, kw, shape.key()), probe)
     if isinstance(found, LossmaskError):
-        raise type(found)(*found.args) from None
+        raise type(found)(*found.args, kind=found.kind) from None
     return found
 
 
@@ -206,7 +206,8 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
         plain = _render(tokenizer, template, user, None, kwargs, shape)
         prompted = _render(tokenizer, template, user, None, kwargs, shape, add_generation_prompt=True)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}") from None
+        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}",
+                            kind=PROBE_REFUSED) from None
     if prompted.startswith(plain):
         gen = prompted[len(plain):]
     else:
@@ -222,7 +223,14 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
     try:
         text, spans, fields = _marked_render(tokenizer, template, convo, None, kwargs, shape)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a two-exchange conversation: {exc}") from None
+        # A template can refuse a second exchange it never sees in the data (a code path the conversation
+        # does not take): learn from one exchange, with the header taken as the generation prompt.
+        notes.append(f"template refuses a two-exchange probe ({exc}); structure learned from one exchange")
+        try:
+            text, spans, fields = _marked_render(tokenizer, template, convo[:2], None, kwargs, shape)
+        except LossmaskError as exc2:
+            raise LossmaskError(f"cannot probe the template with a one-exchange conversation: {exc2}",
+                                kind=PROBE_REFUSED) from None
     by_message = {}
     for span in spans:
         by_message.setdefault(fields[span.field].message, []).append(span)

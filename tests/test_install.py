@@ -178,7 +178,7 @@ def test_commands_run_from_a_user_project_with_its_own_reference_package(install
     assert "qwen3_5" in json.loads(families.stdout)
     mask = installed.run(str(installed.bin / "lossmask"), "mask", "--family", "qwen2_5", "--messages", "chat.json", "--json")
     assert mask.returncode == 0 and sum(json.loads(mask.stdout)["loss_mask"]) > 0, mask.stderr
-    check = installed.run(str(installed.bin / "lossmask"), "check", "reference", "--json-report", "report.json")
+    check = installed.run(str(installed.bin / "lossmask"), "check", "reference", "--json", "report.json")
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     results = json.loads((installed.project / "report.json").read_text())["results"]
     refused = {k for k in expected_keys() if load_record(*k).refused}

@@ -172,7 +172,7 @@ def test_peer_report_counts_and_explanations(tmp_path) -> None:
     assert report.main([str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
     # 6 judged (g is left out), 1 declined, 5 ran: 1 pass, 1 refused_agree, 1 mismatch, 2 divergences
-    assert "| peer-x | 1.0 | 5.23.0 | 6 | 1 | 1/5 | 1 | 1 | 2 | 0 |" in text
+    assert "| peer-x | 1.0 | 5.23.0 | 6 | 1 | 1/5 | 1 | 1 | 2 | 0 | 0 |" in text
     assert "| qwen3 | 1/2 | 0/1 | – | 0/2 |" in text
     assert "supervises the separator after end-of-turn (1); 1/1 equal profile `slime-qwen3_5`" in text
     assert '"One" → "<think>"' in text and 'trains "<think></think>" the render lacks' in text
@@ -192,14 +192,15 @@ def test_peer_registry_names_existing_modules() -> None:
         assert importlib.util.find_spec(f"lossmask.peers.{module}") is not None, module
 
 
-def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path) -> None:
-    """A case the reference itself fails under the framework's transformers pin is not counted against it."""
+def test_peer_report_counts_every_record_and_shows_the_reference_in_that_venv(tmp_path) -> None:
+    """No record is left out because the reference fails it under the framework's pin: the framework's row counts
+    it, and the reference's own counts in that venv are shown beside the row."""
     fails = _result("c", "qwen3", "multi_turn", "token_divergence", "token stream differs")
     framework = {"format": 2, "generator": {"name": "peer-y", "version": "2"}, "versions": {"transformers": "5.16.1"},
                  "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
     reference = {"format": 2, "generator": {"name": "reference", "version": "0.1.0"},
                  "versions": {"transformers": "5.16.1"}, "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
-    other_line = dict(reference, versions={"transformers": "5.23.0"})
+    other_line = dict(reference, versions={"transformers": "5.23.0"}, results=[_result("a", "qwen3", "single_turn", "pass")])
     (tmp_path / "baseline").mkdir()
     (tmp_path / "y.json").write_text(json.dumps(framework))
     (tmp_path / "baseline" / "y.json").write_text(json.dumps(reference))
@@ -207,5 +208,5 @@ def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path)
     out = tmp_path / "PEERS.md"
     assert report.main([str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| peer-y | 2 | 5.16.1 | 1 | 0 | 1/1 | 0 | 0 | 0 | 0 |" in text
-    assert "Left out: 1 cases the reference itself fails under transformers 5.16.1" in text
+    assert "| peer-y | 2 | 5.16.1 | 2 | 0 | 1/2 | 0 | 0 | 1 | 0 | 0 |" in text
+    assert "The reference itself in this venv (transformers 5.16.1): 1 pass, 1 token_divergence." in text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from typing import Any
 from ..errors import UsageError
 
 BATCH_ROWS = 1024
+#: DATA that stands for JSON lines on standard input.
+STDIN = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,14 @@ class Source:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.total: int | None = None
+        self.size: int | None = None
+        if str(path) == STDIN:  # JSON lines on standard input
+            self.kind = "jsonl"
+            return
         if not self.path.exists():
             raise UsageError(f"{self.path}: no such file or directory")
         self.kind = detect_kind(self.path)
-        self.total: int | None = None
-        self.size: int | None = None
         if self.kind == "jsonl":
             self.size = self.path.stat().st_size
         elif self.kind == "parquet":
@@ -87,20 +93,26 @@ def detect_kind(path: Path) -> str:
 
 def read_jsonl(path: Path) -> Iterator[Record]:
     """One record per non-blank line; undecodable bytes become a record the worker reports as a bad line."""
+    if str(path) == STDIN:
+        yield from _jsonl_lines(sys.stdin.buffer)
+        return
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    index = 0
     with opener(path, "rb") as raw:
-        position = 0
-        for lineno, data in enumerate(raw, start=1):
-            position += len(data)
-            if not data.strip():
-                continue
-            try:
-                text: Any = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
-            yield Record(index, lineno, text, position)
-            index += 1
+        yield from _jsonl_lines(raw)
+
+
+def _jsonl_lines(raw: Any) -> Iterator[Record]:
+    index = position = 0
+    for lineno, data in enumerate(raw, start=1):
+        position += len(data)
+        if not data.strip():
+            continue
+        try:
+            text: Any = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
+        yield Record(index, lineno, text, position)
+        index += 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,12 @@
 * ``not_judged``: the harness could not judge them (no golden): excluded from every other count, always shown;
 * ``ran`` (= *applicable*): ``total - declined - not_judged``; ``passed`` counts only ``pass``;
 * ``refused_agree``: the template refuses and the generator raised too; it ran, it did not fail, and it is
-  never a pass; ``failed``: the generator's failures (mask mismatch, divergence, invalid output, error, timeout).
+  never a pass; ``environment``: it differs exactly as the installed transformers makes the record differ (a
+  failing verdict, but not the generator's); ``failed``: the generator's failures (mask mismatch, divergence,
+  invalid output, error, timeout).
 
-So ``passed + refused_agree + failed == ran``, and a generator that declines everything has ``ran == 0``.
+So ``passed + refused_agree + environment + failed == ran``, and a generator that declines everything has
+``ran == 0``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .outcome import FAILING, Verdict
+from .outcome import FAILING, NOT_THE_GENERATORS, Verdict
 
 
 @dataclass
@@ -55,8 +58,12 @@ class Tally:
         return self.verdicts[Verdict.REFUSED_AGREE]
 
     @property
+    def environment(self) -> int:
+        return self.verdicts[Verdict.ENVIRONMENT]
+
+    @property
     def failed(self) -> int:
-        return sum(n for v, n in self.verdicts.items() if v in FAILING and v is not Verdict.NOT_JUDGED)
+        return sum(n for v, n in self.verdicts.items() if v in FAILING and v not in NOT_THE_GENERATORS)
 
     def __getitem__(self, verdict: Verdict | str) -> int:
         return self.verdicts[Verdict(verdict)]
@@ -67,5 +74,6 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         return {"total": self.total, "ran": self.ran, "passed": self.passed, "refused_agree": self.refused_agree,
-                "failed": self.failed, "declined": self.declined, "not_judged": self.not_judged,
+                "environment": self.environment, "failed": self.failed, "declined": self.declined,
+                "not_judged": self.not_judged,
                 "verdicts": {v.value: n for v, n in sorted(self.verdicts.items(), key=lambda kv: kv[0].value)}}

@@ -31,6 +31,10 @@ class Verdict(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     UNSUPPORTED = "unsupported"
+    #: The generator's answer differs from the golden exactly as this environment (the installed transformers)
+    #: makes the record differ (see :func:`lossmask.compare.core.attribute_environment`): not a pass, and not
+    #: the generator's fault. It fails a run, so an environment that changes records is never green.
+    ENVIRONMENT = "environment"
     #: The harness could not judge the answer (no golden for the case, a corrupt golden): not the generator's
     #: fault, never counted for or against it, always reported.
     NOT_JUDGED = "not_judged"
@@ -48,7 +52,9 @@ class Verdict(StrEnum):
 VERDICTS = tuple(v.value for v in Verdict)
 #: Verdicts that fail a run (exit code 1, a failed test, a failure in JUnit).
 FAILING = frozenset({Verdict.MASK_MISMATCH, Verdict.TOKEN_DIVERGENCE, Verdict.LENGTH_MISMATCH,
-                     Verdict.INVALID_OUTPUT, Verdict.ERROR, Verdict.TIMEOUT, Verdict.NOT_JUDGED})
+                     Verdict.INVALID_OUTPUT, Verdict.ERROR, Verdict.TIMEOUT, Verdict.ENVIRONMENT, Verdict.NOT_JUDGED})
+#: Failing verdicts that are not the generator's doing (counted apart from its failures).
+NOT_THE_GENERATORS = frozenset({Verdict.ENVIRONMENT, Verdict.NOT_JUDGED})
 
 
 class Answered(StrEnum):
@@ -133,8 +139,9 @@ class Outcome:
     actual_supervised: tuple[str, ...] = ()
     #: The generator's mask (mask mismatch), for pages that colour the render.
     actual_mask: tuple[int, ...] | None = None
-    #: Notes about the environment the comparison ran in (e.g. a transformers line the goldens were not made
-    #: with), filled by whoever knows them; they never change the verdict.
+    #: What the environment check found about this record's family under the installed transformers (empty:
+    #: fine). Kept on every verdict, pass included: users of this transformers are affected whatever the
+    #: generator does. Only :func:`~lossmask.compare.core.attribute_environment` turns it into a verdict.
     environment: tuple[str, ...] = ()
 
     @property
@@ -142,7 +149,8 @@ class Outcome:
         return self.verdict.failed
 
     def details(self) -> dict[str, Any]:
-        """The fields as JSON (``$.results[*].details`` in report.schema.json)."""
+        """The fields as JSON (``$.results[*].details`` in report.schema.json; ``environment`` is written beside
+        it, as ``$.results[*].environment``)."""
         return {
             "answer": self.answer.value if self.answer else None, "generator_message": self.generator_message,
             "golden": self.golden,
@@ -157,12 +165,12 @@ class Outcome:
             "supervised_text_diff": [op._asdict() for op in self.supervised_text_diff],
             "expected_supervised": list(self.expected_supervised), "actual_supervised": list(self.actual_supervised),
             "actual_mask": list(self.actual_mask) if self.actual_mask is not None else None,
-            "environment": list(self.environment),
         }
 
     @classmethod
-    def from_json(cls, verdict: str, message: str, details: dict[str, Any]) -> Outcome:
-        """The outcome a report wrote (format 2); how PEERS.md reads results back."""
+    def from_json(cls, verdict: str, message: str, details: dict[str, Any], environment: list[str] | None = None) -> Outcome:
+        """The outcome a report wrote (format 2; ``environment`` is the result's own key); how PEERS.md reads
+        results back."""
         d = details
         return cls(
             verdict=Verdict(verdict), message=message, answer=Answered(d["answer"]) if d.get("answer") else None,
@@ -180,5 +188,5 @@ class Outcome:
             expected_supervised=tuple(d.get("expected_supervised") or ()),
             actual_supervised=tuple(d.get("actual_supervised") or ()),
             actual_mask=tuple(d["actual_mask"]) if d.get("actual_mask") is not None else None,
-            environment=tuple(d.get("environment") or ()),
+            environment=tuple(environment or ()),
         )

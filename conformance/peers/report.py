@@ -47,12 +47,8 @@ class PeerReport:
     results: list[Result]
     #: Results the harness could not judge (verdict ``not_judged``): in no count, listed.
     harness: list[Result] = field(default_factory=list)
-    #: Results left out because the reference itself fails them in that venv (see :func:`load_baselines`).
-    environment: list[Result] = field(default_factory=list)
-
-
-def _key(result: Result) -> tuple[str, str, str]:
-    return result.family, result.variant, result.case
+    #: The reference's verdict counts in a venv with the same transformers (``baseline/*.json``), if any.
+    baseline: Counter | None = None
 
 
 def _read(path: Path, skipped: list[str]) -> dict[str, Any] | None:
@@ -75,19 +71,20 @@ def _read(path: Path, skipped: list[str]) -> dict[str, Any] | None:
     return data
 
 
-def load_baselines(folder: Path, skipped: list[str] | None = None) -> dict[str, set[tuple[str, str, str]]]:
-    """transformers version -> cases the *reference* fails in a venv with that version (``baseline/*.json``).
+def load_baselines(folder: Path, skipped: list[str] | None = None) -> dict[str, Counter]:
+    """transformers version -> the *reference*'s verdict counts in a venv with that version (``baseline/*.json``).
 
-    A framework pinning an older transformers loads some bundled tokenizers differently from the transformers
-    the goldens were made with; those cases say nothing about the framework, so they are left out of its row.
+    Shown beside each framework pinned to that version, never used to leave records out: the reference loads the
+    tokenizer files as they are and reads the goldens of that transformers line, so it should pass everything; if
+    it does not, the row says so.
     """
-    out: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    out: dict[str, Counter] = {}
     skipped = [] if skipped is None else skipped
     for path in sorted((folder / "baseline").glob("*.json")):
         data = _read(path, skipped)
         if data is not None:
             version = str(data.get("versions", {}).get("transformers"))
-            out[version] |= {_key(r) for r in data["results"] if r.failed}
+            out[version] = Counter(r.verdict.value for r in data["results"])
     return out
 
 
@@ -102,15 +99,23 @@ def load_reports(folder: Path, skipped: list[str] | None = None) -> list[PeerRep
             continue
         gen = data["generator"]
         transformers = str(data.get("versions", {}).get("transformers", "?"))
-        env_fails = baselines.get(transformers, set())
         results: list[Result] = data["results"]
         reports.append(PeerReport(
             file=path.name, name=str(gen.get("name", path.name)), version=str(gen.get("version", "?")),
-            transformers=transformers,
-            results=[r for r in results if r.verdict is not Verdict.NOT_JUDGED and _key(r) not in env_fails],
-            harness=[r for r in results if r.verdict is Verdict.NOT_JUDGED],
-            environment=[r for r in results if r.verdict is not Verdict.NOT_JUDGED and _key(r) in env_fails]))
+            transformers=transformers, results=[r for r in results if r.verdict is not Verdict.NOT_JUDGED],
+            harness=[r for r in results if r.verdict is Verdict.NOT_JUDGED], baseline=baselines.get(transformers)))
     return reports
+
+
+def environment_notes(report: PeerReport) -> list[tuple[str, int, int]]:
+    """Each distinct environment note in a report: (note, records it is attached to, records judged ``environment``)."""
+    attached: Counter = Counter()
+    judged: Counter = Counter()
+    for r in report.results:
+        for note in r.environment:
+            attached[note] += 1
+            judged[note] += r.verdict is Verdict.ENVIRONMENT
+    return [(note, n, judged[note]) for note, n in _most_common(attached, len(attached))]
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -199,19 +204,23 @@ def render(reports: list[PeerReport], skipped: list[str] | None = None) -> str:
         "express the case, e.g. tools, or has no template for the family), whatever the golden says; *ran* = "
         "cases it did not decline (the applicable ones); *pass* = its tokens and mask equal the golden; *refused* = "
         "the template refuses the conversation and the framework raised too (agreeing, but not a pass). "
-        "pass + refused + failures = ran.",
+        "pass + refused + environment + failures = ran.",
         "",
         "## Summary",
         "",
-        "| framework | version | transformers | cases | declined | pass/ran | refused | mask mismatch | token divergence | other failures |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "*environment*: the framework's output differs from the golden exactly as this transformers pin makes it "
+        "differ (e.g. `AutoTokenizer` building another tokenizer class than the file describes): it ran, it is not "
+        "a pass, and it is not the framework's mask code; the notes under each framework say what the pin does.",
+        "",
+        "| framework | version | transformers | cases | declined | pass/ran | refused | mask mismatch | token divergence | environment | other failures |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rep in reports:
         t = Tally.of(r.verdict for r in rep.results)
         other = t.failed - t[Verdict.MASK_MISMATCH] - t[Verdict.TOKEN_DIVERGENCE]
         lines.append(f"| {rep.name} | {rep.version} | {rep.transformers} | {t.total} | {t.declined} | "
                      f"{t.passed}/{t.ran} | {t.refused_agree} | {t[Verdict.MASK_MISMATCH]} | "
-                     f"{t[Verdict.TOKEN_DIVERGENCE]} | {other} |")
+                     f"{t[Verdict.TOKEN_DIVERGENCE]} | {t.environment} | {other} |")
     lines += ["", "## Framework × family × category", "",
               "Cells are pass/ran (refused-and-agreed cases count in ran, never in pass); `–` = every case declined.", ""]
     for rep in reports:
@@ -238,10 +247,15 @@ def render(reports: list[PeerReport], skipped: list[str] | None = None) -> str:
         if rep.harness:
             lines += ["", f"Left out: {len(rep.harness)} results the harness could not judge "
                       f"({_short(rep.harness[0].message, 100)})."]
-        if rep.environment:
-            lines += ["", f"Left out: {len(rep.environment)} cases the reference itself fails under transformers "
-                      f"{rep.transformers} (this framework's pin; some bundled tokenizers load differently there "
-                      "than under the goldens' transformers)."]
+        for note, attached, judged in environment_notes(rep):
+            lines += ["", f"Environment (transformers {rep.transformers}, this framework's pin): {note}. {attached} "
+                      f"records of that family carry this note, {judged} of them judged `environment`. The adapter "
+                      "hands the framework the tokenizer as the file describes it; a user of this pin who loads it "
+                      "with AutoTokenizer gets what the note says."]
+        base = rep.baseline
+        if base and set(base) - {"pass", "refused_agree"}:
+            lines += ["", f"The reference itself in this venv (transformers {rep.transformers}): "
+                      + ", ".join(f"{n} {k}" for k, n in _most_common(base, len(base))) + "."]
         lines.append("")
     if skipped:
         lines += ["## Reports left out", ""] + [f"- {line}" for line in skipped] + [""]

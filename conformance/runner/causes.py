@@ -40,6 +40,7 @@ VERDICT_TITLES = {
     "length_mismatch": "returns a mask and ids of different lengths", "invalid_output": "returns invalid output",
     "timeout": "does not answer within the deadline", "unsupported": "declines",
     "not_judged": "could not be judged by the harness", "refused_agree": "raises where the template refuses",
+    "environment": "differs exactly as this transformers makes the record differ (the environment, not the generator)",
 }
 
 
@@ -87,6 +88,8 @@ def cause_of(result: Result) -> Cause:
         return Cause(o.verdict.value, divergence=_divergence(o))
     if o.verdict in (Verdict.ERROR, Verdict.UNSUPPORTED, Verdict.NOT_JUDGED, Verdict.REFUSED_AGREE):
         return Cause(o.verdict.value, said=o.generator_message or o.message)
+    if o.verdict is Verdict.ENVIRONMENT:
+        return Cause(o.verdict.value, said=(o.environment or ("",))[0])
     return Cause(o.verdict.value)
 
 

@@ -36,12 +36,17 @@ def to_json(run: Run) -> dict[str, Any]:
         "versions": {"python": platform.python_version(), **{k: v[k] for k in ("transformers", "tokenizers", "jinja2")},
                      "lossmask": v["lossmask-conformance"]},
         "summary": summary(run), "seconds": round(run.seconds, 3),
+        "environment": run.environment.to_json() if run.environment is not None else None,
         "results": [r.to_json() for r in run.results],
     }
 
 
+def json_text(run: Run) -> str:
+    return json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n"
+
+
 def write_json(run: Run, path: str | Path) -> None:
-    write_text(Path(path), json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n")
+    write_text(Path(path), json_text(run))
 
 
 def junit_classnames(labels: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -67,6 +72,10 @@ def _identifier(part: str) -> str:
 
 
 def write_junit(run: Run, path: str | Path) -> None:
+    write_text(Path(path), junit_xml(run))
+
+
+def junit_xml(run: Run) -> str:
     """One testsuite per template, one testcase per case. A failure's message is the one-line explanation and its
     body the terminal's compact context (:mod:`.case_text`); times are each case's own (see :class:`Result`).
 
@@ -97,4 +106,4 @@ def write_junit(run: Run, path: str | Path) -> None:
         suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
         suite.set("time", f"{sum(float(c.get('time')) for c in cases):.3f}")
     ET.indent(root)
-    write_text(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -3,7 +3,9 @@
 1. **Its own**: a bundled family whose default or variant template is byte-identical to this one (sha256).
 2. Otherwise **the best marker cover**: the template's *markers* are the added-vocabulary strings of any bundled
    tokenizer that occur literally in the template source (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``...);
-   the family whose own added vocabulary holds the most of them wins. Ties go to a published (not rebuilt)
+   the family whose *special* tokens hold the most of them wins (the structural markers: ``<|eot_id|>``,
+   ``<|im_start|>``; a tokenizer's ordinary added words such as ``<tool_call>`` count next). Ties go to a tokenizer that defines
+   the special-token variables the template reads (``bos_token``...), then to a published (not rebuilt)
    tokenizer, then to the manifest's order. A template with no marker of any bundled vocabulary (plain
    ``### User:`` styles) gets the first published family; its markers are then ordinary text.
 
@@ -15,11 +17,15 @@ choice records the markers covered and those left uncovered, so the zoo report c
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from .. import assets
+from ..atomic import write_text
 
+#: The tokenizer's special tokens transformers passes to every template as variables.
+SPECIAL_VARIABLES = ("bos_token", "eos_token", "unk_token", "pad_token")
 #: Vocabulary strings shorter than this are too generic to identify a style (``<s>`` is kept: 3 characters).
 MIN_MARKER_LENGTH = 3
 
@@ -30,6 +36,8 @@ class Candidate:
     rebuilt: bool
     vocabulary: frozenset[str]  # added-token strings
     template_hashes: frozenset[str]  # sha256 of its default and variant templates
+    variables: frozenset[str] = frozenset()  # special-token template variables it defines (bos_token, ...)
+    special: frozenset[str] = frozenset()  # the added-token strings flagged special
 
 
 @dataclass(frozen=True)
@@ -44,19 +52,42 @@ class Choice:
         return tuple(m for m in self.markers if m not in self.covered)
 
 
-def _vocabulary(tokenizer: Any) -> frozenset[str]:
-    words = {tok.content for tok in getattr(tokenizer, "added_tokens_decoder", {}).values()}
+def _vocabulary(tokenizer: Any, special_only: bool = False) -> frozenset[str]:
+    words = {tok.content for tok in getattr(tokenizer, "added_tokens_decoder", {}).values()
+             if tok.special or not special_only}
     return frozenset(w for w in words if len(w) >= MIN_MARKER_LENGTH and w.strip())
 
 
+def _facts(name: str) -> dict[str, list[str]]:
+    """A family's vocabulary facts, read from its loaded tokenizer once and kept beside its verified files.
+
+    Loading every bundled tokenizer takes half a minute; each zoo worker needs only these word lists to choose,
+    and loads a tokenizer when a template is rendered with it. The file lives in the family's cache directory
+    (keyed by the hash of its bundled files) and names the transformers version that produced it.
+    """
+    from importlib.metadata import version
+
+    path = assets.materialize(name) / f"zoo-vocabulary-transformers-{version('transformers')}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    tok = assets.load_bundled(name).tokenizer
+    facts = {"vocabulary": sorted(_vocabulary(tok)), "special": sorted(_vocabulary(tok, special_only=True)),
+             "variables": sorted(k for k, v in tok.special_tokens_map.items() if isinstance(v, str) and v)}
+    write_text(path, json.dumps(facts, ensure_ascii=False))
+    return facts
+
+
 def candidates() -> list[Candidate]:
-    """Every bundled family with its vocabulary and template hashes (loads each tokenizer once)."""
+    """Every bundled family with its vocabulary and template hashes."""
     out = []
     for name, info in assets.families().items():
-        loaded = assets.load_bundled(name)
         hashes = {hashlib.sha256(assets.bundled_template(name, v).encode("utf-8")).hexdigest()
                   for v in info.variant_names}
-        out.append(Candidate(name, info.rebuilt, _vocabulary(loaded.tokenizer), frozenset(hashes)))
+        facts = _facts(name)
+        out.append(Candidate(name, info.rebuilt, frozenset(facts["vocabulary"]), frozenset(hashes),
+                             frozenset(facts["variables"]), frozenset(facts["special"])))
     return out
 
 
@@ -69,8 +100,11 @@ def choose(template_text: str, pool: list[Candidate]) -> Choice:
             return Choice(c.family, "own", markers, tuple(m for m in markers if m in c.vocabulary))
     order = {c.family: k for k, c in enumerate(pool)}
 
-    def rank(c: Candidate) -> tuple[int, int, int]:
-        return (-sum(m in c.vocabulary for m in markers), c.rebuilt, order[c.family])
+    wanted = {v for v in SPECIAL_VARIABLES if v in template_text}
+
+    def rank(c: Candidate) -> tuple[int, int, int, bool, int]:
+        return (-sum(m in c.special for m in markers), -sum(m in c.vocabulary for m in markers),
+                len(wanted - c.variables), c.rebuilt, order[c.family])
 
     best = min(pool, key=rank)
     covered = tuple(m for m in markers if m in best.vocabulary)
