@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import atexit
 import glob
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 
 import nox
@@ -25,8 +27,24 @@ if os.environ.get("PIP_FIND_LINKS"):
     os.environ.setdefault("UV_FIND_LINKS", os.environ["PIP_FIND_LINKS"])
 
 PYTHON = "3.11"
-#: Newest transformers and the tokenizers version it pins (the default environment for tests).
-LATEST = ("5.23.0", "0.23.3")
+
+
+def _load_matrix():
+    """conformance/matrix.py, loaded by path: the matrix is defined there once (stdlib only, no venv needed)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "matrix.py")
+    spec = importlib.util.spec_from_file_location("lossmask_matrix", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+M = _load_matrix()
+#: The newest tested transformers and the tokenizers it resolves to: the tests session and single-env sessions.
+LATEST = (M.LATEST.transformers, M.LATEST.tokenizers)
+#: The pair the main goldens were generated on: `regenerate` installs it, so regenerating never rewrites them
+#: from another line.
+GOLDEN = (M.GOLDEN_CELL.transformers, M.GOLDEN_CELL.tokenizers)
 
 
 _BUILT: dict[str, str] = {}
@@ -70,12 +88,10 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, env={"LOSSMASK_ARTIFACTS": artifacts})
 
 
-#: Compatible (transformers, tokenizers) pairs: the 4.x and 5.x lines pin different tokenizers versions.
-MATRIX = [
-    nox.param("4.51.3", "0.21.4", id="tf4.51", tags=["tf4"]),
-    nox.param("4.57.6", "0.22.2", id="tf4.57", tags=["tf4"]),
-    nox.param(*LATEST, id="tf5.23", tags=["tf5", "latest"]),
-]
+#: One cell per conformance/matrix.py CELLS entry (`nox -l` lists them): the lines peers pin and the newest.
+MATRIX = [nox.param(c.transformers, c.tokenizers, id=c.id,
+                    tags=[f"tf{c.transformers.split('.')[0]}"] + (["latest"] if c == M.LATEST else []))
+          for c in M.CELLS]
 
 
 @nox.session(python=PYTHON, tags=["conformance"])
@@ -98,13 +114,15 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     session.run("lossmask", "check", generator, "--json", f"{stem}.json", "--junit", f"{stem}.xml",
                 "--html", f"{stem}.html", *session.posargs)
     if generator == "reference" and not session.posargs:
-        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py", "tests/test_side_effects.py")
+        # the loader, the line's goldens and `lossmask doctor` on this line, then the reference's own tests
+        session.run("pytest", "-q", "tests/test_lines.py", "tests/test_reference.py", "tests/test_oracle.py",
+                    "tests/test_side_effects.py")
 
 
 @nox.session(python=PYTHON)
 def regenerate(session: nox.Session) -> None:
-    """Rewrite fixtures/golden from the reference (pass --check to only report drift)."""
-    install_project(session, *LATEST, editable=True)
+    """Rewrite fixtures/golden from the reference on the goldens' own pair (pass --check to only report drift)."""
+    install_project(session, *GOLDEN, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 
@@ -139,9 +157,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def regenerate_tf4(session: nox.Session) -> None:
-    """Rewrite the transformers-4.x overrides (fixtures/golden/_lines/transformers-4): only where 4.x differs."""
-    install_project(session, *MATRIX[1].args, editable=True)
+@nox.parametrize("line", [line.name for line in M.LINES], ids=[line.name for line in M.LINES])
+def regenerate_line(session: nox.Session, line: str) -> None:
+    """Rewrite one behaviour line's overrides (fixtures/golden/_lines/<line>): only the records that differ there.
+
+    Installs the matrix cell that lies on the line (conformance/matrix.py), e.g.
+    `nox -s "regenerate_line(transformers-4.51-5.20)"`.
+    """
+    spec = next(s for s in M.LINES if s.name == line)
+    cell = next(c for c in M.CELLS if spec.holds(c.transformers))
+    install_project(session, cell.transformers, cell.tokenizers, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 
@@ -206,6 +231,9 @@ def zoo(session: nox.Session) -> None:
 PEERS = {
     "trl": (["trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3", "torch==2.13.0"], [],
             ["hf_assistant_mask:generate", "trl_sft:generate"]),
+    # transformers 5.24.0 rewrote how return_assistant_tokens_mask builds assistant_masks: the same rows on it
+    "trl-tf5.24": (["trl==1.16.0", "transformers==5.24.0", "tokenizers==0.23.3", "torch==2.13.0"], [],
+                   ["hf_assistant_mask:generate", "trl_sft:generate"]),
     "renderers": (["renderers==0.1.12", "httpx", "transformers==5.23.0", "tokenizers==0.23.3"], [],
                   ["renderers_prime:generate"]),
     "axolotl": (["axolotl==0.19.0", "torch==2.13.0"], [], ["axolotl_chat:generate"]),
@@ -217,10 +245,12 @@ PEERS = {
                   [], ["torchtune_qwen:generate"]),
     # openrlhf's dependency flash-attn builds only against CUDA: install it without deps plus what SFTDataset needs
     "openrlhf": (["openrlhf==0.11.2"], ["--no-deps"], ["openrlhf_sft:generate"]),
-    # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips
-    "slime": (["transformers==5.23.0", "tokenizers==0.23.3"], [],
-              [f"slime_mask:generate_{t}" for t in ("qwen", "qwen3", "qwen3_5", "distill_qwen")]),
+    # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips; the
+    # generators are the ones that checkout offers (python -m lossmask.peers.slime_mask specs CHECKOUT)
+    "slime": (["transformers==5.23.0", "tokenizers==0.23.3"], [], []),
 }
+#: Sessions that run another session's adapters in a second environment: their results get this suffix.
+PEER_VARIANTS = {"trl-tf5.24": ("trl", "-tf5.24.0")}
 PEER_EXTRA_DEPS = {"openrlhf": ["torch==2.13.0", "datasets", "pylatexenc", "transformers==5.23.0"]}
 
 
@@ -229,6 +259,7 @@ PEER_EXTRA_DEPS = {"openrlhf": ["torch==2.13.0", "datasets", "pylatexenc", "tran
 def peers(session: nox.Session, framework: str) -> None:
     """Run one real framework's mask code through `lossmask check` into peers/results/, then rebuild PEERS.md."""
     requirements, flags, generators = PEERS[framework]
+    adapters, suffix = PEER_VARIANTS.get(framework, (framework, ""))
     env = {}
     if framework == "slime":
         checkout = os.environ.get("LOSSMASK_SLIME_CHECKOUT")
@@ -246,14 +277,17 @@ def peers(session: nox.Session, framework: str) -> None:
         os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
         open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
         env["PYTHONPATH"] = stub
-    session.run("pytest", "tests/test_peers.py", "-k", framework, env=env)
+    session.run("pytest", "tests/test_peers.py", "-k", adapters, env=env)
+    if framework == "slime":  # read from the checkout's code; a checkout no adapter drives fails here, one line
+        listed = session.run("python", "-m", "lossmask.peers.slime_mask", "specs", checkout, silent=True, env=env)
+        generators = listed.split()
     os.makedirs(os.path.join("peers", "results"), exist_ok=True)
     for spec in generators:
-        out = os.path.join("peers", "results", spec.replace(":", "-") + ".json")
+        out = os.path.join("peers", "results", spec.replace(":", "-") + suffix + ".json")
         session.run("lossmask", "check", f"lossmask.peers.{spec}", "--jobs", "2", "--details", "0",
                     "--json", out, *session.posargs, env=env, success_codes=[0, 1])
     # the reference in this venv: cases it fails here are environment (transformers pin), not framework, effects
-    baseline = os.path.join("peers", "results", "baseline", f"{framework}.json")
+    baseline = os.path.join("peers", "results", "baseline", f"{adapters}{suffix}.json")
     session.run("lossmask", "check", "reference", "--jobs", "2", "--details", "0", "--json", baseline,
                 *session.posargs, env=env, success_codes=[0, 1])
     session.run("python", "-m", "lossmask.peers.report")

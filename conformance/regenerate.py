@@ -102,7 +102,7 @@ def run(check: bool, families: list[str] | None = None, case_ids: list[str] | No
             path = G.golden_path(*key, line=line)
             old = _read(path)
             if old is None:
-                change = Change(*key, "added", "" if not line else "differs from the newest transformers line", line)
+                change = Change(*key, "added", "" if not line else f"differs there from the main goldens (transformers {G.matrix.GOLDEN_CELL.transformers})", line)
             elif not _same(old, new) or not G.golden_path(*key, ".tokens.txt", line=line).is_file():
                 change = Change(*key, "changed", describe(old, new), line)
             else:

@@ -20,8 +20,9 @@ from .. import assets
 from .. import golden as G
 from ..cases import Case, load_cases
 from ..errors import UsageError
+from ..compare import compare, from_failure, from_response, not_judged
 from .process import Failure, GeneratorProcess, command_for
-from .verdict import Result, judge
+from .verdict import Result
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Run:
     profile: str
     results: list[Result]
     seconds: float
+    #: The environment check the results were attributed with (None: none ran).
+    environment: Any = None
 
 
 def select(sel: Selection) -> list[tuple[str, str, Case]]:
@@ -51,10 +54,16 @@ def select(sel: Selection) -> list[tuple[str, str, Case]]:
 
 
 def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
-        progress: Callable[[Result], None] | None = None) -> Run:
+        progress: Callable[[Result], None] | None = None, env: Any = "check") -> Run:
+    """``env``: an :class:`~lossmask.environment.Environment` to attribute differences to, ``"check"`` (default)
+    to run the environment check on the selected families first, or None for no attribution."""
     from lossmask.reference.policy import get_profile
 
     tasks = select(sel)
+    if env == "check":
+        from .. import environment
+
+        env = environment.check(sorted({f for f, _, _ in tasks}))
     # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.
     from transformers import AutoTokenizer  # noqa: F401
 
@@ -78,7 +87,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
                     family, variant, case = todo.get_nowait()
                 except queue.Empty:
                     return
-                result = _one(proc, family, variant, case, encoding, claimed, timeout)
+                result = _one(proc, family, variant, case, encoding, claimed, timeout, env)
                 with lock:
                     results.append(result)
                 if progress:
@@ -97,7 +106,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     gen = {"spec": spec, "name": hello["name"], "version": hello["version"],
            "encoding": hello.get("declared_encoding", encoding), "profile": hello.get("profile", "canonical"),
            "restarts": sum(p.restarts for p in procs)}
-    return Run(spec, gen, claimed, results, time.perf_counter() - started)
+    return Run(spec, gen, claimed, results, time.perf_counter() - started, env)
 
 
 def handshake(spec: str) -> dict[str, Any]:
@@ -119,20 +128,23 @@ def _env() -> dict[str, str]:
 
 
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
-         timeout: float) -> Result:
+         timeout: float, env: Any = None) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
     t0 = time.perf_counter()
     try:
-        golden = G.load_golden(family, variant, case.id)
+        record = G.load_record(family, variant, case.id)
         req = {"id": f"{family}/{variant}/{case.id}", "family": family, "variant": variant,
                "tokenizer_dir": str(assets.materialize(family)),
                "chat_template": assets.bundled_template(family, variant), "messages": case.messages,
                "tools": case.tools, "template_kwargs": case.template_kwargs}
-        response = proc.request(req, timeout)
-        verdict, message, details = judge(golden, response, encoding, profile,
-                                          lambda: assets.load_bundled(family, variant).tokenizer)
+    except LossmaskError as exc:  # no golden, a corrupt golden or asset: the harness cannot judge this case
+        notes = env.notes(family) if env is not None else ()
+        return Result(**base, outcome=not_judged(f"{case.path}: {exc}", environment=notes),
+                      seconds=time.perf_counter() - t0)
+    try:
+        answer = from_response(proc.request(req, timeout), encoding)
     except Failure as exc:
-        verdict, message, details = exc.verdict, exc.message, {}
-    except LossmaskError as exc:
-        verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0)
+        answer = from_failure(exc.verdict, exc.message)
+    decode = lambda ids: assets.load_bundled(family, variant).tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
+    outcome = compare(record, answer, profile, decode, env)
+    return Result(**base, outcome=outcome, seconds=time.perf_counter() - t0)
