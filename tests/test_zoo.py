@@ -135,6 +135,16 @@ def test_a_template_that_never_ends_times_out_and_the_run_goes_on(tmp_path):
     assert summary.errors == len(scenarios.SCENARIOS) and summary.templates == 2
 
 
+def test_a_template_that_allocates_without_bound_hits_the_memory_ceiling(tmp_path):
+    """A render that needs more than the worker's address space fails as that template's own failure."""
+    (tmp_path / "greedy.jinja").write_text("{{ ('x' * 4000000000) ~ messages[0].content }}", encoding="utf-8")
+    outcomes, _ = zoo_run.run(str(tmp_path), 1, pool.Limits(timeout=60, memory_mb=3072), show_progress=False,
+                              emit=lambda line: None)
+    (greedy,) = outcomes
+    assert greedy.problem is None and {s.status for s in greedy.scenarios} == {"refused"}
+    assert all("MemoryError" in s.reason for s in greedy.scenarios)
+
+
 def test_cli_json_markdown_and_rebuild(tmp_path, capsys):
     for name in ("Qwen-Qwen3-0.6B", "microsoft-Phi-4-reasoning"):
         shutil.copy(BY_NAME[name].path, tmp_path / f"{name}.jinja")

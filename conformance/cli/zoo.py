@@ -58,7 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seconds one template may take, all scenarios together (default 120)")
     p.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                    help="address-space ceiling per worker in MiB (default 6144)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (without a terminal: no progress "
+                   "lines every 100 templates)")
     p.set_defaults(run=run)
 
 
@@ -79,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--from-json {args.from_json}: not a zoo report ({type(exc).__name__}: {exc})") from None
     else:
         limits = pool.Limits(args.timeout or pool.DEFAULT_TIMEOUT, args.memory_mb or pool.DEFAULT_MEMORY_MB)
-        show = not args.no_progress and args.json != "-" and sys.stderr.isatty()
-        outcomes, meta = zoo_run.run(args.templates, args.workers, limits, args.only, show_progress=show)
+        wanted = not args.no_progress and args.json != "-"
+        show = wanted and sys.stderr.isatty()
+        outcomes, meta = zoo_run.run(args.templates, args.workers, limits, args.only, show_progress=show,
+                                     plain_progress=wanted)
         meta["command"] = " ".join(["lossmask zoo", *(["--templates", args.templates] if args.templates else []),
                                     *(f"--template {n}" for n in args.only or [])])
     data = report.to_json(outcomes, meta)
