@@ -63,7 +63,7 @@ def test_this_version_reads_the_line_the_matrix_names():
 def test_environment_check_finds_what_the_bisection_recorded():
     """Renders equal this line's goldens for every family, and AutoTokenizer mis-tokenizes exactly the families
     the bisection recorded for this version (with the class it builds)."""
-    env = environment.check(use_cache=False)
+    env = environment.check()  # cached per (versions, bundled files, goldens): `check` in this cell computed it
     drift = {(h.family, d.variant, d.case): d.detail for h in env.families for d in h.render_drift}
     assert drift == {}, "renders differ from this line's goldens: regenerate the line's overrides"
     wrong = {h.family: h.tokenization.loaded_class for h in env.families

@@ -45,6 +45,10 @@ def test_hash_mismatch_and_bad_bytes_are_one_line_problems(tmp_path):
     found = {t.name: t for t in corpus.load(tmp_path).templates}
     assert found["ok"].problem is None and found["ok"].repo == "Qwen/Qwen3-0.6B"
     assert found["changed"].problem.startswith("sha256 mismatch with the index")
+    assert found["changed"].problem_kind == "hash_mismatch" and found["binary"].problem_kind == "not_utf8"
+    out = classify.run_template(found["changed"], [])
+    assert (out.problem_kind, out.scenarios) == ("hash_mismatch", [])
+    assert zoo_run.failure_lines(out) == [f"zoo: changed: hash_mismatch: {found['changed'].problem}"]
     assert found["binary"].problem == "not UTF-8 (byte 0)" and found["binary"].origin == "unknown"
 
 
