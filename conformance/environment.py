@@ -32,7 +32,7 @@ TOKENIZES_DIFFERENTLY = "tokenizes_differently"
 RENDERS_DIFFERENTLY = "renders_differently"
 CANNOT_LOAD = "cannot_load"
 #: Bump when the cached data's meaning changes.
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def check_family(family: str, line: str | None, cases: list[Case]) -> FamilyHeal
                     file_tok.encode(text, add_special_tokens=False).ids)
     status = TOKENIZES_DIFFERENTLY if tokenization.differing else RENDERS_DIFFERENTLY if drift else FINE
     return FamilyHealth(family, status, tokenization, len(records), tuple(drift),
-                        _fix(status, tokenization, bundled=True), environment_ids=env_ids)
+                        _fix(status, tokenization, bundled=family), environment_ids=env_ids)
 
 
 def compare_ids(user: Any, tokenizer_json: Path, texts: list[str]) -> tuple[Tokenization, dict[str, list[int]]]:
@@ -235,11 +235,13 @@ def _render_drift(user: Any, template: str, case: Case, golden: dict[str, Any]) 
             f"here {json.dumps(text[i:i + 30], ensure_ascii=False)}"), text
 
 
-def _fix(status: str, tokenization: Tokenization | None, bundled: bool) -> str:
+def _fix(status: str, tokenization: Tokenization | None, bundled: str | None) -> str:
+    """What to do; ``bundled`` is the family name for a bundled family (an upgrade is suggested only where the
+    newest tested transformers loads it right), None for a user's tokenizer."""
     if status == TOKENIZES_DIFFERENTLY:
         fix = (f"AutoTokenizer built {tokenization.loaded_class if tokenization else '?'}: load the tokenizer with "
                "PreTrainedTokenizerFast.from_pretrained(path), which takes tokenizer.json as it is")
-        if bundled:
+        if bundled and bundled not in matrix.autotokenizer_differs(matrix.LATEST.transformers):
             fix += f", or use transformers {matrix.LATEST.transformers} (the newest tested, where AutoTokenizer is right)"
         return fix
     if status == RENDERS_DIFFERENTLY:
@@ -280,7 +282,7 @@ def check_tokenizer(spec: str) -> FamilyHealth:
                 pass
     tokenization, _ = compare_ids(user, tokenizer_json, sorted(texts))
     status = TOKENIZES_DIFFERENTLY if tokenization.differing else FINE
-    return FamilyHealth(name, status, tokenization, fix=_fix(status, tokenization, bundled=False))
+    return FamilyHealth(name, status, tokenization, fix=_fix(status, tokenization, bundled=None))
 
 
 def _hub_file(repo_id: str) -> Path:
