@@ -209,7 +209,7 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
     try:
         return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
     except Exception as exc:  # transformers raises many types here
-        raise AssetError(f"{directory}: transformers could not load tokenizer.json ({type(exc).__name__}: {exc})") from None
+        raise AssetError(f"{directory}: transformers could not load the tokenizer from tokenizer.json ({type(exc).__name__}: {exc})") from None
 
 
 @functools.lru_cache(maxsize=None)

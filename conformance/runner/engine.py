@@ -20,8 +20,9 @@ from .. import assets
 from .. import golden as G
 from ..cases import Case, load_cases
 from ..errors import UsageError
+from ..compare import compare, from_failure, from_response, not_judged
 from .process import Failure, GeneratorProcess, command_for
-from .verdict import Result, attribute_environment, judge
+from .verdict import Result
 
 
 @dataclass
@@ -131,18 +132,19 @@ def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
     t0 = time.perf_counter()
     try:
-        golden = G.load_golden(family, variant, case.id)
+        record = G.load_record(family, variant, case.id)
         req = {"id": f"{family}/{variant}/{case.id}", "family": family, "variant": variant,
                "tokenizer_dir": str(assets.materialize(family)),
                "chat_template": assets.bundled_template(family, variant), "messages": case.messages,
                "tools": case.tools, "template_kwargs": case.template_kwargs}
-        response = proc.request(req, timeout)
-        verdict, message, details = judge(golden, response, encoding, profile,
-                                          lambda: assets.load_bundled(family, variant).tokenizer)
-        verdict, message = attribute_environment(verdict, message, response, encoding, env, family, variant, case.id)
+    except LossmaskError as exc:  # no golden, a corrupt golden or asset: the harness cannot judge this case
+        notes = env.notes(family) if env is not None else ()
+        return Result(**base, outcome=not_judged(f"{case.path}: {exc}", environment=notes),
+                      seconds=time.perf_counter() - t0)
+    try:
+        answer = from_response(proc.request(req, timeout), encoding)
     except Failure as exc:
-        verdict, message, details = exc.verdict, exc.message, {}
-    except LossmaskError as exc:
-        verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0,
-                  environment=env.notes(family) if env is not None else [])
+        answer = from_failure(exc.verdict, exc.message)
+    decode = lambda ids: assets.load_bundled(family, variant).tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
+    outcome = compare(record, answer, profile, decode, env)
+    return Result(**base, outcome=outcome, seconds=time.perf_counter() - t0)

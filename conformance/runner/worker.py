@@ -2,14 +2,13 @@
 
 It resolves the generator, prints a handshake, then answers one request per line. Protocol lines go to the
 original stdout only; anything the generator prints is redirected to stderr so it cannot corrupt the stream.
-Exceptions are answered per case; a hang or a crash is the parent's to handle (it kills and restarts us).
+Exceptions are answered per case (:func:`lossmask.compare.call`, the one exception mapping); a hang or a crash is the parent's to handle (it kills and restarts us).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 
 def _protocol_stream():
@@ -22,7 +21,8 @@ def _protocol_stream():
 def main(argv: list[str]) -> int:
     proto = _protocol_stream()
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from ..generators import InvalidOutput, LengthMismatch, Unsupported, load
+    from ..compare import Answer, Answered, call, describe, to_response
+    from ..generators import load
     from .protocol import PROTOCOL, encode
 
     _search_current_directory()
@@ -41,22 +41,13 @@ def main(argv: list[str]) -> int:
 
     for line in sys.stdin.buffer:
         req = json.loads(line)
-        out: dict = {"id": req["id"]}
         try:
             loaded = assets.load_bundled(req["family"], req["variant"])
-            ids, mask = gen(loaded.tokenizer, req["messages"], req.get("tools"), req.get("template_kwargs") or {})
-            out.update(input_ids=ids, loss_mask=mask)
-        except Unsupported as exc:
-            out["unsupported"] = str(exc)
-        except LengthMismatch as exc:
-            out["invalid"], out["kind"] = str(exc), "length_mismatch"
-        except InvalidOutput as exc:
-            out["invalid"], out["kind"] = str(exc), "invalid_output"
-        except Exception as exc:  # noqa: BLE001 - any generator failure is that case's verdict
-            tb = traceback.extract_tb(exc.__traceback__)
-            where = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
-            out["error"] = f"{type(exc).__name__}: {exc}{where}"
-        proto.write(encode(out))
+        except Exception as exc:  # noqa: BLE001 - the parent loaded the same assets first, so this is rare
+            answer = Answer(Answered.RAISED, f"worker could not load {req['family']}/{req['variant']}: {describe(exc)}")
+        else:
+            answer = call(gen, loaded.tokenizer, req["messages"], req.get("tools"), req.get("template_kwargs"))
+        proto.write(encode(to_response(answer, req["id"])))
     return 0
 
 
