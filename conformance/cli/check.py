@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..console import make_console
+from ..runner.limits import add_limit_args, from_args
 
 VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "mask_mismatch": "red", "token_divergence": "red",
                  "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red"}
@@ -30,13 +31,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--family", action="append", help="only this family (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")
     p.add_argument("--case", action="append", dest="cases", help="only this case id (repeatable)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per case before the generator is stopped")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
+    add_limit_args(p, "seconds a case may take, from the moment it is handed to the generator, before the "
+                   "process is stopped (default 60)")
+    p.add_argument("--jobs", type=_jobs, default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
     p.add_argument("--json-report", metavar="PATH", help="write the JSON report here")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     p.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
     p.add_argument("--details", type=int, default=20, help="failing cases to explain in the terminal (default 20)")
     p.set_defaults(run=run)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         from ..runner.engine import select
 
         progress.update(task, total=len(select(sel)))
-        outcome = run_generator(args.spec, sel, args.profile, args.timeout, args.jobs, tick)
+        outcome = run_generator(args.spec, sel, args.profile, args.timeout, args.jobs, tick, limits=from_args(args))
     if args.json_report:
         reports.write_json(outcome, args.json_report)
     if args.junit:
@@ -65,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         write_html(outcome, args.html)
     _print(console, outcome, args.details)
+    harness = [r for r in outcome.results if "harness_error" in r.details]
+    if harness:
+        first = harness[0]
+        console.print(f"[red]harness error[/]: lossmask itself failed while judging {len(harness)} case(s) "
+                      f"(first {first.family}/{first.variant} {first.case}: {first.details['harness_error']})",
+                      highlight=False, soft_wrap=True)
     return 1 if any(r.failed for r in outcome.results) else 0
 
 

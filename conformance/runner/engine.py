@@ -19,9 +19,14 @@ from lossmask.reference.errors import LossmaskError
 from .. import assets
 from .. import golden as G
 from ..cases import Case, load_cases
-from ..errors import UsageError
-from .process import Failure, GeneratorProcess, command_for
+from ..errors import HarnessError, UsageError
+from .limits import Limits, positive_seconds
+from .process import STOP_GRACE, Failure, GeneratorProcess, command_for
 from .verdict import Result, judge
+
+
+#: How a case's message starts when the harness itself failed while judging it (the run then fails, named).
+HARNESS_ERROR = "harness error while judging this case"
 
 
 @dataclass
@@ -51,53 +56,94 @@ def select(sel: Selection) -> list[tuple[str, str, Case]]:
 
 
 def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
-        progress: Callable[[Result], None] | None = None) -> Run:
+        progress: Callable[[Result], None] | None = None, limits: Limits | None = None) -> Run:
+    """Score ``spec`` on the selected cases: every selected record gets exactly one verdict, or this raises.
+
+    Raises :class:`UsageError` for bad options or a generator that cannot start, :class:`HarnessError` when the
+    harness itself lost a case (the count of verdicts differs from the count of selected records).
+    """
     from lossmask.reference.policy import get_profile
 
+    limits = limits or Limits(timeout=positive_seconds(timeout, "--timeout"))
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs {jobs!r}: must be a whole number of processes, at least 1")
     tasks = select(sel)
     # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.
     from transformers import AutoTokenizer  # noqa: F401
 
     command = command_for(spec)
-    first = GeneratorProcess(spec, command, _env())
-    hello = first.start()
-    claimed = profile or hello.get("profile") or "canonical"
-    get_profile(claimed)
-    encoding = hello.get("encoding", "mask")
-    todo: queue.Queue = queue.Queue()
-    for task in tasks:
-        todo.put(task)
+    env = _env()
+    procs = [GeneratorProcess(spec, command, env, limits) for _ in range(max(1, min(jobs, len(tasks))))]
+    threads: list[threading.Thread] = []
+    crashes: list[str] = []
     results: list[Result] = []
-    lock = threading.Lock()
     started = time.perf_counter()
+    try:
+        hello = procs[0].first_start()
+        claimed = profile or hello.get("profile") or "canonical"
+        get_profile(claimed)
+        encoding = hello.get("encoding", "mask")
+        todo: queue.Queue = queue.Queue()
+        for task in tasks:
+            todo.put(task)
+        lock = threading.Lock()
 
-    def work(proc: GeneratorProcess) -> None:
-        try:
-            while True:
-                try:
-                    family, variant, case = todo.get_nowait()
-                except queue.Empty:
-                    return
-                result = _one(proc, family, variant, case, encoding, claimed, timeout)
-                with lock:
-                    results.append(result)
-                if progress:
-                    progress(result)
-        finally:
-            proc.stop()
+        def work(proc: GeneratorProcess) -> None:
+            try:
+                while not proc.cancelled.is_set():
+                    try:
+                        family, variant, case = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    result = _guarded(proc, family, variant, case, encoding, claimed, limits.timeout)
+                    with lock:
+                        results.append(result)
+                    if progress:
+                        progress(result)
+            except BaseException as exc:  # noqa: BLE001 - named in the HarnessError below, never silent
+                crashes.append(f"{type(exc).__name__}: {exc}")
+            finally:
+                proc.stop()
 
-    procs = [first] + [GeneratorProcess(spec, command, _env()) for _ in range(max(1, jobs) - 1)]
-    threads = [threading.Thread(target=work, args=(p,), daemon=True) for p in procs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        threads = [threading.Thread(target=work, args=(p,), daemon=True, name=f"lossmask-worker-{i}")
+                   for i, p in enumerate(procs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)  # short joins: Ctrl-C and SIGTERM reach the main thread at once
+    except BaseException:
+        _cancel(procs, threads)
+        raise
+    finally:
+        for p in procs:
+            if not any(t.is_alive() for t in threads):
+                p.stop()
+    if len(results) != len(tasks):
+        done = {(r.family, r.variant, r.case) for r in results}
+        missing = [f"{f}/{v}/{c.id}" for f, v, c in tasks if (f, v, c.id) not in done]
+        raise HarnessError(f"{len(tasks)} records selected but {len(results)} verdicts produced; "
+                           f"no verdict for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+                           + (f" ({crashes[0]})" if crashes else ""))
     order = {(f, v, c.id): i for i, (f, v, c) in enumerate(tasks)}
     results.sort(key=lambda r: order[(r.family, r.variant, r.case)])
+    timings = [p.timings for p in procs]
     gen = {"spec": spec, "name": hello["name"], "version": hello["version"],
            "encoding": hello.get("declared_encoding", encoding), "profile": hello.get("profile", "canonical"),
-           "restarts": sum(p.restarts for p in procs)}
+           "restarts": sum(p.restarts for p in procs),
+           "startup_seconds": round(sum(t.startup_seconds for t in timings), 3),
+           "prepare_seconds": round(sum(t.prepare_seconds for t in timings), 3)}
     return Run(spec, gen, claimed, results, time.perf_counter() - started)
+
+
+def _cancel(procs: list[GeneratorProcess], threads: list[threading.Thread]) -> None:
+    """Interrupted (Ctrl-C, SIGTERM, an error): stop every process tree, then let the threads finish."""
+    for p in procs:
+        p.cancelled.set()
+    for p in procs:
+        p.kill()
+    for t in threads:
+        t.join(STOP_GRACE * 2)
 
 
 def _env() -> dict[str, str]:
@@ -108,21 +154,38 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _guarded(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
+             timeout: float) -> Result:
+    """One case's verdict, whatever happens in the harness's own code on the way (a harness error is named)."""
+    try:
+        return _one(proc, family, variant, case, encoding, profile, timeout)
+    except Exception as exc:  # noqa: BLE001 - a bug in judging must cost one case, named, never the run
+        proc.stop()
+        return Result(case=case.id, family=family, variant=variant, category=case.category, profile=profile,
+                      verdict="error", message=f"{HARNESS_ERROR}: {type(exc).__name__}: {exc}",
+                      details={"harness_error": f"{type(exc).__name__}: {exc}"})
+
+
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
          timeout: float) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
-    t0 = time.perf_counter()
+    seconds = 0.0
     try:
         golden = G.load_golden(family, variant, case.id)
         req = {"id": f"{family}/{variant}/{case.id}", "family": family, "variant": variant,
                "tokenizer_dir": str(assets.materialize(family)),
                "chat_template": assets.bundled_template(family, variant), "messages": case.messages,
                "tools": case.tools, "template_kwargs": case.template_kwargs}
-        response = proc.request(req, timeout)
+        proc.prepare(req)  # start-up and tokenizer loading: untimed, outside the case's deadline
+        t0 = time.perf_counter()
+        try:
+            response = proc.request(req, timeout)
+        finally:
+            seconds = time.perf_counter() - t0
         verdict, message, details = judge(golden, response, encoding, profile,
                                           lambda: assets.load_bundled(family, variant).tokenizer)
     except Failure as exc:
         verdict, message, details = exc.verdict, exc.message, {}
     except LossmaskError as exc:
         verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=time.perf_counter() - t0)
+    return Result(**base, verdict=verdict, message=message, details=details, seconds=seconds)
