@@ -35,7 +35,9 @@ def install_project(session: nox.Session, transformers: str, tokenizers: str, *e
 def tests(session: nox.Session) -> None:
     """Run the project's own test suite (reference, fixtures, runner, CLI) on the newest transformers."""
     install_project(session, *LATEST, "test")
-    session.run("pytest", *session.posargs)
+    # screenshots of the HTML report taken in headless Chromium (tests/test_html_report.py)
+    artifacts = os.path.abspath(os.path.join(".nox", "reports", "browser"))
+    session.run("pytest", *session.posargs, env={"LOSSMASK_ARTIFACTS": artifacts})
 
 
 #: Compatible (transformers, tokenizers) pairs: the 4.x and 5.x lines pin different tokenizers versions.

@@ -136,7 +136,7 @@ def test_cli_reports_and_exit_codes(tmp_path, capsys):
     suites = ET.parse(paths["xml"]).getroot()
     assert sum(int(s.get("failures")) for s in suites) == 15
     page = paths["html"].read_text()
-    assert page.count("<pre>") == 15 and 'class="act"' in page
+    assert page.count("<details class=case ") == 15 and 'class="t generator d"' in page
     assert main(["check", "reference", "--family", "qwen2_5", "--category", "single_turn"]) == 0
 
 

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections import Counter, defaultdict
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ..console import make_console
 from ..runner.limits import add_limit_args, from_args
-
-VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "mask_mismatch": "red", "token_divergence": "red",
-                 "length_mismatch": "red", "invalid_output": "red", "error": "red", "timeout": "red"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json-report", metavar="PATH", help="write the JSON report here")
     p.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     p.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
-    p.add_argument("--details", type=int, default=20, help="failing cases to explain in the terminal (default 20)")
+    p.add_argument("--max-failures", type=int, default=10, metavar="N",
+                   help="failing cases explained one by one after the summary by cause (default 10; 0: none)")
+    p.add_argument("--details", type=int, dest="max_failures", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
     p.set_defaults(run=run)
 
 
@@ -55,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import Selection, reports
     from ..runner import run as run_generator
     from ..runner.html_report import write_html
+    from ..runner.terminal import print_run
 
     console = make_console()
     sel = Selection(args.family, args.category, args.cases)
@@ -76,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         reports.write_junit(outcome, args.junit)
     if args.html:
         write_html(outcome, args.html)
-    _print(console, outcome, args.details)
+    print_run(console, outcome, args.max_failures)
     harness = [r for r in outcome.results if "harness_error" in r.details]
     if harness:
         first = harness[0]
@@ -84,38 +81,3 @@ def run(args: argparse.Namespace) -> int:
                       f"(first {first.family}/{first.variant} {first.case}: {first.details['harness_error']})",
                       highlight=False, soft_wrap=True)
     return 1 if any(r.failed for r in outcome.results) else 0
-
-
-def _print(console: Console, outcome, details: int) -> None:
-    gen = outcome.generator
-    by = defaultdict(Counter)
-    categories = ["single_turn", "multi_turn", "tool_call", "adversarial"]
-    for r in outcome.results:
-        by[f"{r.family}/{r.variant}"][r.category, r.failed] += 1
-    table = Table(title=f"{gen['name']} {gen['version']} · profile {outcome.profile}", title_justify="left")
-    table.add_column("family/variant")
-    for c in categories:
-        table.add_column(c, justify="right")
-    for label, counts in by.items():
-        cells = []
-        for c in categories:
-            bad, total = counts[c, True], counts[c, True] + counts[c, False]
-            cells.append("" if not total else f"[{'red' if bad else 'green'}]{total - bad}/{total}[/]")
-        table.add_row(label, *cells)
-    console.print(table)
-    failing = [r for r in outcome.results if r.failed]
-    for r in failing[:details]:
-        style = VERDICT_STYLE.get(r.verdict, "red")
-        console.print(f"[{style}]{r.verdict}[/] {r.family}/{r.variant} [bold]{r.case}[/] ({r.category}): {r.message}",
-                      highlight=False, soft_wrap=True)
-        for row in r.details.get("context", [])[:6]:
-            console.print(f"    #{row['index']:<5} {row['piece']!r:<20} {row['segment']:<22} expected {row['expected']} "
-                          f"got {row['actual']}", highlight=False)
-        if r.verdict == "token_divergence" and "expected_tokens" in r.details:
-            console.print(f"    from #{r.details['context_start']}: expected {r.details['expected_tokens']!r}", highlight=False)
-            console.print(f"    {' ' * len(str(r.details['context_start']))}        got      {r.details['actual_tokens']!r}", highlight=False)
-    if len(failing) > details:
-        console.print(f"... and {len(failing) - details} more failing cases (see --json-report / --html)")
-    counts = Counter(r.verdict for r in outcome.results)
-    line = ", ".join(f"[{VERDICT_STYLE.get(v, 'red')}]{n} {v}[/]" for v, n in counts.most_common())
-    console.print(f"{len(outcome.results)} cases in {outcome.seconds:.1f} s: {line}", highlight=False)

@@ -46,9 +46,9 @@ def mask_mismatch(golden: dict[str, Any], mask: list[int], profile: str) -> dict
     missing = Counter(golden["segments"][i] for i in diff if not mask[i])
     clauses = []
     if extra:
-        clauses.append("supervises " + ", ".join(f"{_phrase(s)} ({n})" for s, n in extra.most_common()))
+        clauses.append("supervises " + ", ".join(f"{phrase(s)} ({n})" for s, n in extra.most_common()))
     if missing:
-        clauses.append("does not supervise " + ", ".join(f"{_phrase(s)} ({n})" for s, n in missing.most_common()))
+        clauses.append("does not supervise " + ", ".join(f"{phrase(s)} ({n})" for s, n in missing.most_common()))
     matches = [m for m in matching_profiles(golden, mask) if m != profile]
     summary = "; ".join(clauses)
     if matches:
@@ -60,10 +60,11 @@ def mask_mismatch(golden: dict[str, Any], mask: list[int], profile: str) -> dict
     for row in ctx:
         row["expected"] = expected[row["index"]]
     return {"summary": summary, "differing_tokens": diff, "matching_profiles": matches, "context": ctx,
-            "actual_mask": mask}
+            "over_supervised": dict(extra), "under_supervised": dict(missing), "actual_mask": mask}
 
 
-def _phrase(segment: str) -> str:
+def phrase(segment: str) -> str:
+    """How a segment label (``+``-joined when a token straddles parts) reads in a sentence."""
     return " + ".join(PHRASES.get(p, p) for p in segment.split("+"))
 
 
@@ -76,6 +77,10 @@ def supervised_runs(text_of, ids: list[int], mask: list[int]) -> list[str]:
             runs.append(text_of(ids[start:i]))
             start = None
     return runs
+
+
+#: Tokens of both streams shown after the first difference of a token divergence.
+DIVERGENCE_WINDOW = 12
 
 
 def token_divergence(golden: dict[str, Any], ids: list[int], mask: list[int], profile: str,
@@ -97,10 +102,13 @@ def token_divergence(golden: dict[str, Any], ids: list[int], mask: list[int], pr
         extra = sum(len(o["actual"]) for o in ops)
         missing = sum(len(o["expected"]) for o in ops)
         summary += f"; supervised text: {extra} characters only in the generator's, {missing} only in the render's"
+    hi = first + DIVERGENCE_WINDOW
     return {
         "summary": summary, "first_difference": first,
-        "expected_tokens": [decode([t]) for t in want[lo:first + 4]],
-        "actual_tokens": [decode([t]) for t in ids[lo:first + 4]],
+        "expected_tokens": [decode([t]) for t in want[lo:hi]],
+        "actual_tokens": [decode([t]) for t in ids[lo:hi]],
+        # who supervises each token shown, so a page can colour both streams
+        "expected_token_mask": golden["masks"][profile][lo:hi], "actual_token_mask": mask[lo:hi],
         "context_start": lo, "supervised_text_diff": ops[:20],
         "expected_supervised": exp_runs, "actual_supervised": act_runs,
     }

@@ -1,67 +1,122 @@
-"""One self-contained HTML page: the summary table and, for each failing case, its render with the expected
-and the generator's supervised spans (no scripts, no external assets)."""
+"""The HTML report of a run: one self-contained page a maintainer navigates (``templates/report.html.j2``).
+
+The summary says what failed and why: failures grouped by cause (:mod:`.causes`) with every failing case one
+link away, and a template x category table whose cells link to their cases. Each failing case is a collapsible
+``<details>`` showing what :mod:`.html_view` makes of it. The page has no external resources and works without
+JavaScript; a small inline script only filters cases and opens the one a link points at.
+"""
 
 from __future__ import annotations
 
-import html
-from collections import Counter
+import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+import jinja2
 
 from .. import golden as G
 from ..atomic import write_text
+from ..errors import CaseError
+from . import html_view
+from .case_text import count_of
+from .causes import CauseGroup, decline_groups, failure_groups, part_counts
 from .engine import Run
 from .reports import summary
+from .verdict import FAILING, Result
 
-STYLE = """body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
-pre{white-space:pre-wrap;word-break:break-all;background:#fafafa;border:1px solid #ddd;padding:.5em}
-.both{background:#b7e4c7}.exp{background:#ffd6a5;text-decoration:underline}.act{background:#ffadad}
-.fail{color:#b00}.legend span{padding:0 .4em;margin-right:.5em}"""
+CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
+#: Up to this many failing cases, every case is open when the page loads.
+OPEN_UP_TO = 12
 
 
-def _render(golden: dict, actual: list[int] | None, profile: str) -> str:
-    """The render with each token coloured: supervised by both, only expected, only the generator's."""
-    expected = golden["masks"][profile]
-    out = []
-    for i, (s, e) in enumerate(golden["offsets"]):
-        piece = html.escape(golden["text"][s:e])
-        a, b = expected[i], (actual[i] if actual is not None else expected[i])
-        cls = "both" if a and b else "exp" if a else "act" if b else ""
-        out.append(f'<span class="{cls}" title="{i} {golden["segments"][i]}">{piece}</span>' if cls else piece)
-    return "".join(out)
+@dataclass
+class CaseView:
+    anchor: str
+    result: Result
+    group: CauseGroup
+    render: html_view.RenderView | None = None
+    divergence: html_view.DivergenceView | None = None
+    #: Why a case shows no render (its golden could not be read), or the template's refusal.
+    note: str = ""
+
+    @property
+    def uses(self) -> set[str]:
+        view = self.render or self.divergence
+        return view.uses if view else set()
+
+
+@dataclass
+class Cell:
+    passed: int
+    total: int
+    failed: int
+    anchor: str | None
+
+
+def anchor(*parts: str) -> str:
+    """An id from names: characters outside ``[A-Za-z0-9_.-]`` become ``_`` (ids and fragments stay plain)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", "-".join(parts))
+
+
+def case_anchor(r: Result) -> str:
+    return anchor("c", r.family, r.variant, r.case)
+
+
+def _case_view(r: Result, group: CauseGroup) -> CaseView:
+    view = CaseView(case_anchor(r), r, group)
+    if r.verdict == "token_divergence" and "first_difference" in r.details:
+        view.divergence = html_view.divergence(r.details)
+    elif r.verdict == "mask_mismatch" and r.details.get("actual_mask") is not None:
+        try:
+            golden = G.load_golden(r.family, r.variant, r.case)
+        except CaseError as exc:
+            view.note = f"the render cannot be shown: {exc}"
+        else:
+            view.render = html_view.mask_render(golden, golden["masks"][r.profile], r.details["actual_mask"])
+    return view
+
+
+def page_model(run: Run) -> dict:
+    results = run.results
+    failures = failure_groups(results)
+    cases = [_case_view(r, g) for g in failures for r in g.results]
+    order = {(r.family, r.variant, r.case): i for i, r in enumerate(results)}
+    cases.sort(key=lambda c: order[c.result.family, c.result.variant, c.result.case])
+    templates = list(dict.fromkeys((r.family, r.variant) for r in results))
+    table = {}
+    for fam, var in templates:
+        row = {}
+        for cat in CATEGORIES:
+            rs = [r for r in results if (r.family, r.variant, r.category) == (fam, var, cat)]
+            bad = [r for r in rs if r.failed]
+            row[cat] = Cell(sum(r.verdict == "pass" for r in rs), len(rs), len(bad),
+                            anchor("t", fam, var, cat) if bad else None)
+        table[f"{fam}/{var}"] = row
+    sections: dict[str, dict[str, list[CaseView]]] = {}
+    for c in cases:
+        r = c.result
+        sections.setdefault(f"{r.family}/{r.variant}", {}).setdefault(r.category, []).append(c)
+    uses = set().union(*(c.uses for c in cases)) if cases else set()
+    return {"run": run, "summary": summary(run), "failures": failures, "parts": part_counts(failures), "declines": decline_groups(results),
+            "table": table, "categories": CATEGORIES, "sections": sections, "cases": cases, "uses": uses,
+            "open_all": len(cases) <= OPEN_UP_TO, "failing": FAILING, "anchor": anchor, "case_anchor": case_anchor,
+            "passed": [r for r in results if r.verdict == "pass"],
+            "other": [r for r in results if not r.failed and r.verdict not in {"pass", "unsupported"}]}
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("lossmask.runner", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters["count_of"] = count_of
+    return env
+
+
+
+def render_html(run: Run) -> str:
+    return _environment().get_template("report.html.j2").render(page_model(run))
 
 
 def write_html(run: Run, path: str | Path) -> None:
-    s = summary(run)
-    rows = Counter((r.family, r.variant, r.verdict) for r in run.results)
-    labels = sorted({(r.family, r.variant) for r in run.results})
-    verdicts = sorted({r.verdict for r in run.results})
-    parts = [f"<!doctype html><meta charset=utf-8><title>lossmask: {html.escape(run.generator['name'])}</title>",
-             f"<style>{STYLE}</style>",
-             f"<h1>lossmask check: {html.escape(run.generator['name'])} {html.escape(run.generator['version'])}</h1>",
-             f"<p>profile <b>{html.escape(run.profile)}</b> · {s['total']} cases · {s['passed']} passed · "
-             f"<span class=fail>{s['failed']} failed</span> · {run.seconds:.1f} s</p>",
-             "<table><tr><th>family/variant</th>" + "".join(f"<th>{v}</th>" for v in verdicts) + "</tr>"]
-    for fam, var in labels:
-        parts.append(f"<tr><td>{fam}/{var}</td>" + "".join(f"<td>{rows.get((fam, var, v), '')}</td>" for v in verdicts) + "</tr>")
-    parts.append("</table><p class=legend><span class=both>supervised by both</span><span class=exp>expected only</span>"
-                 "<span class=act>generator only</span></p>")
-    for r in run.results:
-        if not r.failed:
-            continue
-        parts.append(f"<h3 id='{html.escape(r.family)}-{html.escape(r.variant)}-{r.case}'>{html.escape(r.family)}/"
-                     f"{html.escape(r.variant)} · {r.case} · <span class=fail>{r.verdict}</span></h3>"
-                     f"<p>{html.escape(r.message)}</p>")
-        try:
-            golden = G.load_golden(r.family, r.variant, r.case)
-        except Exception:  # noqa: BLE001 - the page still lists the failure
-            continue
-        if golden["outcome"] != "rendered":
-            continue
-        actual = r.details.get("actual_mask") if r.verdict == "mask_mismatch" else None
-        parts.append(f"<pre>{_render(golden, actual, r.profile)}</pre>")
-        if r.verdict == "token_divergence":
-            exp = html.escape(repr(r.details.get("expected_supervised", [])))
-            act = html.escape(repr(r.details.get("actual_supervised", [])))
-            parts.append(f"<p>expected supervised: <code>{exp}</code><br>generator supervised: <code>{act}</code></p>")
-    write_text(Path(path), "\n".join(parts) + "\n")
+    write_text(Path(path), render_html(run))

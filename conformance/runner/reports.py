@@ -11,13 +11,16 @@ from typing import Any
 
 from ..atomic import write_text
 from ..golden import versions
+from . import case_text
+from .causes import failure_groups
 from .engine import Run
 
 
 def summary(run: Run) -> dict[str, Any]:
     counts = Counter(r.verdict for r in run.results)
     failed = sum(1 for r in run.results if r.failed)
-    return {"total": len(run.results), "passed": counts.get("pass", 0), "failed": failed, "verdicts": dict(counts)}
+    return {"total": len(run.results), "passed": counts.get("pass", 0), "failed": failed, "verdicts": dict(counts),
+            "causes": [g.to_json() for g in failure_groups(run.results)]}
 
 
 def to_json(run: Run) -> dict[str, Any]:
@@ -35,27 +38,52 @@ def write_json(run: Run, path: str | Path) -> None:
     write_text(Path(path), json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n")
 
 
+def junit_classnames(labels: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """``lossmask.<family>.<variant>`` for each template, with every character that is not a letter, digit,
+    ``_`` or ``-`` (the dots of ``Qwen3.5-0.8B`` above all) turned into ``_``: CI tools split class names on dots
+    into packages, so a dot inside a name would invent a package ``Qwen3`` holding a class ``5-0``. Two templates
+    that would get the same name are told apart by a numeric suffix."""
+    names: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for family, variant in labels:
+        base = "lossmask." + ".".join(_identifier(part) for part in (family, variant))
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        names[family, variant] = name
+    return names
+
+
+def _identifier(part: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in part) or "_"
+
+
 def write_junit(run: Run, path: str | Path) -> None:
-    """One testsuite per family/variant, one testcase per case; failures carry the verdict and explanation."""
+    """One testsuite per template, one testcase per case. A failure's message is the one-line explanation and its
+    body the terminal's compact context (:mod:`.case_text`); times are each case's own (see :class:`Result`)."""
     root = ET.Element("testsuites", name=f"lossmask {run.generator['name']}")
-    suites: dict[str, ET.Element] = {}
+    suites: dict[tuple[str, str], ET.Element] = {}
+    classnames = junit_classnames(list(dict.fromkeys((r.family, r.variant) for r in run.results)))
     for r in run.results:
-        label = f"{r.family}/{r.variant}"
+        label = (r.family, r.variant)
         if label not in suites:
-            suites[label] = ET.SubElement(root, "testsuite", name=label)
-        case = ET.SubElement(suites[label], "testcase", classname=f"lossmask.{r.family}.{r.variant}",
+            suites[label] = ET.SubElement(root, "testsuite", name=f"{r.family}/{r.variant}")
+        case = ET.SubElement(suites[label], "testcase", classname=classnames[label],
                              name=f"{r.category}/{r.case}", time=f"{r.seconds:.3f}")
         if r.failed:
             tag = "error" if r.verdict in {"error", "timeout"} else "failure"
             node = ET.SubElement(case, tag, type=r.verdict, message=r.message[:500])
-            node.text = json.dumps(r.details, ensure_ascii=False, indent=1)[:20000]
+            node.text = case_text.text(r)
         elif r.verdict == "unsupported":
             ET.SubElement(case, "skipped", message=r.message[:500])
-    for label, suite in suites.items():
+    for suite in suites.values():
         cases = list(suite)
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
         suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
         suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
+        suite.set("time", f"{sum(float(c.get('time')) for c in cases):.3f}")
     ET.indent(root)
     write_text(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")

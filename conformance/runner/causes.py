@@ -1,0 +1,176 @@
+"""Failures grouped by cause: "supervises the role header and the separator after end-of-turn: 136 records,
+8 templates" instead of 136 lines one by one.
+
+Why a module of its own: the terminal summary, the HTML page, the JSON report and the tests must agree on what a
+cause is, so it is decided once, here, from the typed fields of each result's comparison (the verdict, the parts
+over and under supervised, how the supervised text differs) and never from the one-line message a person reads.
+The only text a cause carries verbatim is a generator's own error message, compared whole, never parsed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .explain import phrase
+from .verdict import Result
+
+
+class Divergence(StrEnum):
+    """How a token divergence changes what is trained on (from the supervised-text diff)."""
+
+    REFUSED = "refused"  # the template refuses the conversation; the generator returned tokens anyway
+    EXTRA_TEXT = "extra_text"  # supervised text the render does not contain
+    MISSING_TEXT = "missing_text"  # supervised text of the render the generator does not supervise
+    BOTH = "both"
+    TOKENS_ONLY = "tokens_only"  # the same supervised text, tokenized differently
+
+
+DIVERGENCE_TITLES = {
+    Divergence.REFUSED: "returns tokens for a conversation the template refuses",
+    Divergence.EXTRA_TEXT: "token stream differs from the render and trains on text the render does not contain",
+    Divergence.MISSING_TEXT: "token stream differs from the render and misses supervised text the render has",
+    Divergence.BOTH: "token stream differs from the render; supervised text differs both ways",
+    Divergence.TOKENS_ONLY: "token stream differs from the render; same supervised text, tokenized differently",
+}
+VERDICT_TITLES = {
+    "length_mismatch": "returns a mask and ids of different lengths", "invalid_output": "returns invalid output",
+    "timeout": "does not answer within the deadline", "unsupported": "declines",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Cause:
+    """What went wrong, as a value: two results with equal causes are fixed by the same change."""
+
+    verdict: str
+    #: Segment labels the generator supervises that the profile does not (mask mismatch), sorted.
+    over: tuple[str, ...] = ()
+    #: Segment labels the profile supervises that the generator does not (mask mismatch), sorted.
+    under: tuple[str, ...] = ()
+    divergence: Divergence | None = None
+    #: The generator's own words (errors and declines), verbatim.
+    said: str = ""
+
+    @property
+    def title(self) -> str:
+        if self.verdict == "mask_mismatch":
+            clauses = []
+            if self.over:
+                clauses.append("supervises " + _and(phrase(p) for p in self.over))
+            if self.under:
+                clauses.append("does not supervise " + _and(phrase(p) for p in self.under))
+            return "; ".join(clauses) or "mask differs"
+        if self.divergence is not None:
+            return DIVERGENCE_TITLES[self.divergence]
+        if self.verdict == "error":
+            return f"raises {self.said}"
+        title = VERDICT_TITLES.get(self.verdict, self.verdict)
+        return f"{title}: {self.said}" if self.said else title
+
+
+def _and(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def cause_of(result: Result) -> Cause:
+    """The cause of one result, from its typed comparison fields."""
+    d = result.details
+    if result.verdict == "mask_mismatch":
+        return Cause("mask_mismatch", tuple(sorted(d.get("over_supervised") or {})),
+                     tuple(sorted(d.get("under_supervised") or {})))
+    if result.verdict == "token_divergence":
+        return Cause("token_divergence", divergence=_divergence(d))
+    if result.verdict in {"error", "unsupported"}:
+        return Cause(result.verdict, said=result.message)
+    return Cause(result.verdict)
+
+
+def _divergence(details: dict) -> Divergence:
+    if details.get("golden") == "refused" or "first_difference" not in details:
+        return Divergence.REFUSED
+    ops = details.get("supervised_text_diff") or []
+    extra = any(op["actual"] for op in ops)
+    missing = any(op["expected"] for op in ops)
+    if extra and missing:
+        return Divergence.BOTH
+    return Divergence.EXTRA_TEXT if extra else Divergence.MISSING_TEXT if missing else Divergence.TOKENS_ONLY
+
+
+@dataclass(frozen=True)
+class CauseGroup:
+    """Every result with one cause, in run order; ``slug`` names it in pages and reports."""
+
+    slug: str
+    cause: Cause
+    results: tuple[Result, ...]
+
+    @property
+    def templates(self) -> list[str]:
+        return sorted({f"{r.family}/{r.variant}" for r in self.results})
+
+    @property
+    def by_template(self) -> list[tuple[str, list[Result]]]:
+        """The group's results per template (``family/variant``), in run order."""
+        out: dict[str, list[Result]] = {}
+        for r in self.results:
+            out.setdefault(f"{r.family}/{r.variant}", []).append(r)
+        return list(out.items())
+
+    @property
+    def profiles(self) -> Counter[str]:
+        """How often each shipped profile matches the generator's mask in this group (mask mismatch)."""
+        return Counter(p for r in self.results for p in (r.details.get("matching_profiles") or [])[:1])
+
+    def to_json(self) -> dict:
+        return {"cause": self.slug, "verdict": self.cause.verdict, "title": self.cause.title,
+                "records": len(self.results), "templates": self.templates,
+                "over_supervised": list(self.cause.over), "under_supervised": list(self.cause.under),
+                "divergence": self.cause.divergence.value if self.cause.divergence else None,
+                "cases": [f"{r.family}/{r.variant}/{r.case}" for r in self.results]}
+
+
+def group(results: Sequence[Result], prefix: str = "cause") -> list[CauseGroup]:
+    """``results`` grouped by cause, most records first (ties by title), slugs ``prefix-1``, ``prefix-2``..."""
+    by: dict[Cause, list[Result]] = {}
+    for r in results:
+        by.setdefault(cause_of(r), []).append(r)
+    ordered = sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0].title))
+    return [CauseGroup(f"{prefix}-{i}", cause, tuple(rs)) for i, (cause, rs) in enumerate(ordered, 1)]
+
+
+@dataclass(frozen=True)
+class PartCount:
+    """How many failing records supervise (``over``) or miss (``under``) one part, across all causes."""
+
+    direction: str  # over | under
+    part: str
+    records: int
+    templates: int
+
+    @property
+    def title(self) -> str:
+        return ("supervises " if self.direction == "over" else "does not supervise ") + phrase(self.part)
+
+
+def part_counts(groups: Sequence[CauseGroup]) -> list[PartCount]:
+    """Per part over- or under-supervised, the records and templates concerned (a record counts under each of
+    its parts, so these counts overlap; the groups themselves do not)."""
+    seen: dict[tuple[str, str], list[Result]] = {}
+    for g in groups:
+        for direction, parts in (("over", g.cause.over), ("under", g.cause.under)):
+            for part in parts:
+                seen.setdefault((direction, part), []).extend(g.results)
+    out = [PartCount(d, p, len(rs), len({(r.family, r.variant) for r in rs})) for (d, p), rs in seen.items()]
+    return sorted(out, key=lambda c: (-c.records, c.direction, c.part))
+
+
+def failure_groups(results: Sequence[Result]) -> list[CauseGroup]:
+    return group([r for r in results if r.failed], "cause")
+
+
+def decline_groups(results: Sequence[Result]) -> list[CauseGroup]:
+    return group([r for r in results if r.verdict == "unsupported"], "declined")

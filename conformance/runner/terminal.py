@@ -1,0 +1,105 @@
+"""What ``lossmask check`` prints: the template x category table, the failures grouped by cause (records,
+templates, one example each), then the detail of a limited number of failing cases, then one line of counts.
+
+Why causes before cases: 500 failing records usually have three or four causes; a maintainer fixes causes, so
+the terminal says "190 records, 7 templates: supervises the role header" before any single case. The detail
+shows the first case of each cause before the rest, so even a short ``--max-failures`` covers every cause.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import case_text
+from .case_text import count_of
+from .causes import CauseGroup, failure_groups, part_counts
+from .engine import Run
+from .verdict import Result
+
+CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
+VERDICT_STYLE = {"pass": "green", "unsupported": "yellow"}
+
+
+def style(verdict: str, failed: bool) -> str:
+    return VERDICT_STYLE.get(verdict, "red" if failed else "cyan")
+
+
+def print_run(console: Console, run: Run, max_failures: int) -> None:
+    console.print(template_table(run))
+    groups = failure_groups(run.results)
+    if groups:
+        console.print(cause_table(groups))
+        parts = part_counts(groups)
+        if len(parts) > 1:
+            console.print("by part (a record counts under each part it gets wrong): " + "; ".join(
+                f"{p.title} {p.records} ({count_of(p.templates, 'template')})" for p in parts), highlight=False)
+        shown = detail_order(groups, run.results)[:max(0, max_failures)]
+        for r in shown:
+            print_case(console, r)
+        hidden = sum(len(g.results) for g in groups) - len(shown)
+        if hidden > 0:
+            console.print(f"... and {hidden} more failing cases (--max-failures N shows more; --html PATH shows all)",
+                          highlight=False)
+    counts = Counter(r.verdict for r in run.results)
+    line = Text(f"{len(run.results)} cases in {run.seconds:.1f} s: ")
+    for i, (v, n) in enumerate(counts.most_common()):
+        if i:
+            line.append(", ")
+        line.append(f"{n} {v}", style=style(v, any(r.failed for r in run.results if r.verdict == v)))
+    console.print(line)
+
+
+def template_table(run: Run) -> Table:
+    gen = run.generator
+    by: dict[str, Counter] = defaultdict(Counter)
+    for r in run.results:
+        by[f"{r.family}/{r.variant}"][r.category, r.failed] += 1
+    table = Table(title=f"{gen['name']} {gen['version']} · profile {run.profile}", title_justify="left")
+    table.add_column("family/variant")
+    for c in CATEGORIES:
+        table.add_column(c, justify="right")
+    for label, counts in by.items():
+        cells = []
+        for c in CATEGORIES:
+            bad, total = counts[c, True], counts[c, True] + counts[c, False]
+            cells.append("" if not total else Text(f"{total - bad}/{total}", style="red" if bad else "green"))
+        table.add_row(label, *cells)
+    return table
+
+
+def cause_table(groups: list[CauseGroup]) -> Table:
+    failing = sum(len(g.results) for g in groups)
+    table = Table(title=f"{count_of(failing, 'failing record')}, {count_of(len(groups), 'cause')}",
+                  title_justify="left")
+    table.add_column("records", justify="right")
+    table.add_column("templates", justify="right")
+    table.add_column("cause", overflow="fold")
+    table.add_column("example", overflow="fold")
+    for g in groups:
+        first = g.results[0]
+        profile = g.profiles.most_common(1)
+        title = Text(g.cause.verdict, style="red").append(" " + g.cause.title, style="default")
+        if profile:
+            title.append(f" (= profile {profile[0][0]})", style="dim")
+        table.add_row(str(len(g.results)), str(len(g.templates)), title,
+                      f"{first.family}/{first.variant} {first.case}")
+    return table
+
+
+def detail_order(groups: list[CauseGroup], results: list[Result]) -> list[Result]:
+    """The first case of each cause, then every other failing case in the order the run produced them."""
+    firsts = [g.results[0] for g in groups]
+    chosen = {id(r) for r in firsts}
+    return firsts + [r for r in results if r.failed and id(r) not in chosen]
+
+
+def print_case(console: Console, r: Result) -> None:
+    head = Text(r.verdict, style=style(r.verdict, r.failed))
+    head.append(f" {r.family}/{r.variant} ").append(r.case, style="bold").append(f" ({r.category}): {r.message}")
+    console.print(head, soft_wrap=True)
+    for line in case_text.context_lines(r):
+        console.print(Text("    " + line), soft_wrap=True)
