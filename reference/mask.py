@@ -222,7 +222,14 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         )
     segmenter = Segmenter(text, messages, fields, spans, structure)
     segs, turns = segmenter.run()
-    ids, offsets = encode(tokenizer, text)
+    try:
+        ids, offsets = encode(tokenizer, text)
+    except (TypeError, UnicodeEncodeError):
+        if not markers.SURROGATE_RE.search(text):
+            raise
+        where = markers.reserved_path(messages, tools, markers.SURROGATE_RE) or "the template's own text"
+        raise SegmentationError(f"{where}: contains a lone surrogate (U+D800..U+DFFF), which is not Unicode text "
+                                "and cannot be tokenized") from None
     warnings = list(segmenter.warnings)
     warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
                     for s in spans if not s.complete)

@@ -9,18 +9,20 @@ does can stop the chunk: every failure is a counted error or finding.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lossmask.reference import PROFILES, get_profile, segment
-from lossmask.reference.conversation import validate_messages
+from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
-from ..errors import UsageError
 from ..generators import InvalidOutput, Unsupported
+from ..runner.limits import Limits
 from . import findings as F
 from . import tally as T
+from .isolated import GeneratorRaised, GeneratorTimeout, IsolatedGenerator
 from .readers import BadBytes, Record
 
 
@@ -36,6 +38,8 @@ class AuditConfig:
     generator: str | None = None
     examples_per_kind: int = 5
     keep_samples: bool = False
+    #: Limits of the generator's worker processes (per-sample deadline, memory, start-up).
+    limits: Limits = field(default_factory=Limits)
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.template_kwargs)
@@ -52,41 +56,41 @@ class WorkerState:
 _STATE: dict[AuditConfig, WorkerState] = {}
 
 
-def load_generator(spec: str) -> Any:
-    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process."""
-    from ..generators import load
-
-    gen = load(spec)
-    if getattr(gen, "fn", True) is None:
-        raise UsageError(f"--generator {spec}: subprocess (jsonl:) generators are not supported by `lossmask "
-                         "audit` yet; use a module:function, file.py:function or entry-point generator")
-    return gen
-
-
 def state_for(config: AuditConfig) -> WorkerState:
     state = _STATE.get(config)
+    if state is not None and state.generator is not None and state.generator.owner != os.getpid():
+        state = None  # inherited through fork from the parent: this process starts its own generator worker
     if state is None:
         from .. import assets
 
         loaded = assets.load(config.tokenizer, variant=config.variant, template_file=config.template_file)
         get_profile(config.profile)  # unknown profile: one clear error before any sample
-        generator = load_generator(config.generator) if config.generator else None
+        generator = IsolatedGenerator(config.generator, loaded, config.limits) if config.generator else None
         state = WorkerState(loaded, F.LiteralScanner(F.special_tokens(loaded.tokenizer)), generator,
                             dict(PROFILES))
         _STATE[config] = state
     return state
 
 
+def close_generators() -> None:
+    """Stop the generator workers this process started (the audit is over, or its pool is about to fork)."""
+    for state in _STATE.values():
+        if state.generator is not None and state.generator.owner == os.getpid():
+            state.generator.close()
+
+
 def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
     """``(messages, tools)``, or ``(error kind, message)`` strings when the record is not a conversation."""
     data = record.payload
     if isinstance(data, BadBytes):
-        return T.INVALID_LINE, data.reason
+        return data.kind, data.reason
     if isinstance(data, str):
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             return T.INVALID_LINE, f"not valid JSON ({exc.msg})"
+        except (RecursionError, ValueError) as exc:  # 10^5 levels deep, an integer literal past 4300 digits
+            return T.INVALID_LINE, json_limit(exc)
     if isinstance(data, list):
         return data, None
     if isinstance(data, Mapping) and "messages" in data:
@@ -96,6 +100,8 @@ def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
             tools = json.loads(tools) if isinstance(tools, str) else tools
         except json.JSONDecodeError as exc:
             return T.INVALID_RECORD, f"$.messages/$.tools: a JSON-string column is not valid JSON ({exc.msg})"
+        except (RecursionError, ValueError) as exc:
+            return T.INVALID_RECORD, f"$.messages/$.tools: a JSON-string column is {json_limit(exc)}"
         return messages, tools
     what = "an object without 'messages'" if isinstance(data, Mapping) else type(data).__name__
     return T.INVALID_RECORD, f"$: expected a list of messages or an object with 'messages', got {what}"
@@ -156,15 +162,18 @@ def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: 
     gen = state.generator
     index, line, payload = record.index, record.line, record.payload
     try:
-        ids, mask = gen(state.loaded.tokenizer, messages, tools, config.kwargs())
-    except (Unsupported, NotImplementedError) as exc:
+        ids, mask = gen(index, messages, tools, config.kwargs())
+    except Unsupported as exc:
         out.finding(F.GENERATOR_UNSUPPORTED, index, line, str(exc) or "declared unsupported", payload)
         return
     except InvalidOutput as exc:
         out.finding(F.GENERATOR_INVALID_OUTPUT, index, line, str(exc), payload)
         return
-    except Exception as exc:  # a misbehaving generator is a finding, never an audit crash
-        out.finding(F.GENERATOR_ERROR, index, line, f"{type(exc).__name__}: {exc}", payload)
+    except GeneratorTimeout as exc:
+        out.finding(F.GENERATOR_TIMEOUT, index, line, str(exc), payload)
+        return
+    except GeneratorRaised as exc:  # raised, crashed, exited: a finding, never an audit crash
+        out.finding(F.GENERATOR_ERROR, index, line, str(exc), payload)
         return
     ids, mask = list(ids), list(mask)
     if ids != seg.input_ids:
@@ -185,5 +194,9 @@ def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
     state = state_for(config)
     out = T.Tally(config.examples_per_kind, config.keep_samples)
     for record in records:
-        analyse_record(state, config, record, out)
+        try:
+            analyse_record(state, config, record, out)
+        except Exception as exc:  # noqa: BLE001 - one odd sample is a counted error, never the end of the audit
+            message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+            out.error(T.REFERENCE_ERROR, message, record.index, record.line, record.payload)
     return out

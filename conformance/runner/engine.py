@@ -6,7 +6,6 @@ process loads each tokenizer once. The harness never runs generator code itself.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -21,7 +20,7 @@ from .. import golden as G
 from ..cases import Case, load_cases
 from ..errors import HarnessError, UsageError
 from .limits import Limits, positive_seconds
-from .process import STOP_GRACE, Failure, GeneratorProcess, command_for
+from .process import STOP_GRACE, Failure, GeneratorProcess, command_for, worker_env
 from .verdict import Result, judge
 
 
@@ -72,7 +71,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     from transformers import AutoTokenizer  # noqa: F401
 
     command = command_for(spec)
-    env = _env()
+    env = worker_env()
     procs = [GeneratorProcess(spec, command, env, limits) for _ in range(max(1, min(jobs, len(tasks))))]
     threads: list[threading.Thread] = []
     crashes: list[str] = []
@@ -144,14 +143,6 @@ def _cancel(procs: list[GeneratorProcess], threads: list[threading.Thread]) -> N
         p.kill()
     for t in threads:
         t.join(STOP_GRACE * 2)
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def _guarded(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,

@@ -309,6 +309,15 @@ class GeneratorProcess:
         return self._exchange(req, timeout, "response")
 
 
+def worker_env() -> dict[str, str]:
+    """The environment of a generator process: ours, quiet transformers, this checkout importable."""
+    env = dict(os.environ)
+    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def clean_text(value: Any) -> Any:
     """A generator's string made safe to print and to write as UTF-8: lone surrogates become ``\\udXXX``."""
     if isinstance(value, str):

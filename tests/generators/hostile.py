@@ -114,3 +114,16 @@ def surrogate_name(tokenizer, messages, tools=None, **kw):
 
 
 surrogate_name.lossmask_name = "name-\udcff"
+
+
+def segfaults(tokenizer, messages, tools=None, **kw):
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def prints_json_to_stdout(tokenizer, messages, tools=None, **kw):
+    """Noise on stdout that would corrupt ``audit --json -`` if the generator shared the audit's stdout."""
+    print('{"samples": 0, "forged": true}')
+    os.write(1, b"not json at all\n")
+    return _good(tokenizer, messages, tools, **kw)
