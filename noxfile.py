@@ -7,14 +7,19 @@ would resolve a multi-GB CUDA torch for the smoke sessions.
 
 from __future__ import annotations
 
+import atexit
+import glob
 import os
+import shutil
+import tempfile
 
 import nox
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests"]
-nox.options.error_on_missing_interpreters = False
+# error_on_missing_interpreters is nox's default: an error on CI (CI set), a skip elsewhere. A CI run that lacks
+# Python 3.11 must fail, never pass green having run nothing (tests/test_noxfile.py checks it).
 os.environ.setdefault("NOX_DOWNLOAD_PYTHON", "never")
 if os.environ.get("PIP_FIND_LINKS"):
     os.environ.setdefault("UV_FIND_LINKS", os.environ["PIP_FIND_LINKS"])
@@ -24,11 +29,36 @@ PYTHON = "3.11"
 LATEST = ("5.23.0", "0.23.3")
 
 
-def install_project(session: nox.Session, transformers: str, tokenizers: str, *extras: str) -> None:
-    """Install this project (editable: fixtures are read from the checkout) with a pinned transformers pair."""
-    spec = f".[{','.join(extras)}]" if extras else "."
+_BUILT: dict[str, str] = {}
+
+
+def project_wheel(session: nox.Session) -> str:
+    """This project's wheel, built once per nox run the way pip builds a release (the sdist first, the wheel from
+    the sdist), into a temporary directory outside the checkout."""
+    if "wheel" not in _BUILT:
+        out = tempfile.mkdtemp(prefix="lossmask-dist-")
+        atexit.register(shutil.rmtree, out, True)
+        if session.venv_backend == "uv":
+            session.run("uv", "build", "--quiet", "--out-dir", out, ".")
+        else:
+            session.install("build>=1.2")
+            session.run("python", "-m", "build", "--outdir", out, ".")
+        _BUILT["wheel"] = glob.glob(os.path.join(out, "*.whl"))[0]
+    return _BUILT["wheel"]
+
+
+def install_project(session: nox.Session, transformers: str, tokenizers: str, *extras: str,
+                    editable: bool = False) -> None:
+    """Install this project with a pinned transformers pair: the built wheel, as users get it (so a file missing
+    from the wheel fails the session), or editable for sessions that write into the checkout (goldens, cases)."""
     session.install(f"transformers=={transformers}", f"tokenizers=={tokenizers}", "jinja2>=3.1.6")
-    session.install("-e", spec)
+    suffix = f"[{','.join(extras)}]" if extras else ""
+    if editable:
+        session.install("-e", f".{suffix}")
+        return
+    again = ["--reinstall-package", "lossmask-conformance"] if session.venv_backend == "uv" else ["--force-reinstall"]
+    session.install(*again, f"{project_wheel(session)}{suffix}")
+    session.run("python", "-c", "import lossmask, sys; print('lossmask from', lossmask.__file__)", silent=False)
 
 
 @nox.session(python=PYTHON, tags=["ci"])
@@ -74,7 +104,7 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
 @nox.session(python=PYTHON)
 def regenerate(session: nox.Session) -> None:
     """Rewrite fixtures/golden from the reference (pass --check to only report drift)."""
-    install_project(session, *LATEST)
+    install_project(session, *LATEST, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 
@@ -88,7 +118,7 @@ def audit_ray(session: nox.Session) -> None:
 @nox.session(python=PYTHON, tags=["bench"])
 def audit_bench(session: nox.Session) -> None:
     """Benchmark `lossmask audit` (≥100k synthetic conversations, 1→N workers, peak memory) into BENCHMARKS.md."""
-    install_project(session, *LATEST)
+    install_project(session, *LATEST, editable=True)
     session.run("python", "-m", "lossmask.audit.bench", *session.posargs)
 
 
@@ -98,14 +128,14 @@ def bench(session: nox.Session) -> None:
 
     Pass ``-- --quick`` for the smaller set. Timings on a shared machine are noisy.
     """
-    install_project(session, *LATEST)
+    install_project(session, *LATEST, editable=True)
     session.run("lossmask", "bench", "--json", "bench.json", "--markdown", "BENCHMARKS.md", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def regenerate_tf4(session: nox.Session) -> None:
     """Rewrite the transformers-4.x overrides (fixtures/golden/_lines/transformers-4): only where 4.x differs."""
-    install_project(session, *MATRIX[1].args)
+    install_project(session, *MATRIX[1].args, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 
@@ -146,7 +176,7 @@ def fuzz(session: nox.Session) -> None:
     LOSSMASK_FUZZ_EXAMPLES is the total over all templates (default here 100,000; the `tests` session runs
     10,000 with fixed seeds). A falsifying example is saved as fixtures/cases/adversarial/fuzz_<hash>.json.
     """
-    install_project(session, *LATEST, "test")
+    install_project(session, *LATEST, "test", editable=True)  # falsifying examples are saved into fixtures/cases
     total = os.environ.get("LOSSMASK_FUZZ_EXAMPLES") or "100000"
     session.run("pytest", "tests/test_fuzz_reference.py", *session.posargs,
                 env={"LOSSMASK_FUZZ_EXAMPLES": total, "LOSSMASK_FUZZ_PROFILE": "lossmask-fuzz"})

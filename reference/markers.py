@@ -27,6 +27,10 @@ from .conversation import REASONING_KEYS
 _BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by tokenizers' normalisers.
 _LIMIT = 0xFFFFD
 MARKER_RE = re.compile("[\U000F0000-\U000FFFFD]")
+#: A marker as a template's own serialiser may print it: Python's repr (``str(list)``, ``{{ dict }}``) writes
+#: ``\U000fxxxx`` for these non-printable code points, JSON with ``ensure_ascii`` a surrogate pair.
+ESCAPED_MARKER_RE = re.compile(r"\\U000f[0-9a-f]{4}|\\udb[89ab][0-9a-f]\\ud[c-f][0-9a-f]{2}")
+_ANY_MARKER_RE = re.compile(f"{MARKER_RE.pattern}|{ESCAPED_MARKER_RE.pattern}")
 #: Lone surrogates: valid in a Python string (and as JSON escapes), not Unicode text; no tokenizer takes them.
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
@@ -53,8 +57,9 @@ class FieldSpan(NamedTuple):
 
 
 class _Marker:
-    def __init__(self) -> None:
+    def __init__(self, skip: frozenset[int] = frozenset()) -> None:
         self.fields: list[Field] = []
+        self.skip = skip
 
     def wrap(self, value: str, message: int, part: str, path: str) -> str:
         core = value.strip()
@@ -64,6 +69,8 @@ class _Marker:
         if _BASE + 2 * k + 1 > _LIMIT:
             raise MarkerOverflow("more than 32767 fields in one conversation")
         self.fields.append(Field(message, part, path))
+        if k in self.skip:  # numbered like every other field, rendered as it is (see ``mark``)
+            return value
         lead = value[: len(value) - len(value.lstrip())]
         trail = value[len(value.rstrip()):]
         return f"{lead}{chr(_BASE + 2 * k)}{core}{chr(_BASE + 2 * k + 1)}{trail}"
@@ -113,9 +120,15 @@ def _copy_call(call: Any) -> Any:
     return out
 
 
-def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all") -> tuple[list[dict[str, Any]], list[Field]]:
-    """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``)."""
-    marker = _Marker()
+def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all",
+         skip: frozenset[int] = frozenset()) -> tuple[list[dict[str, Any]], list[Field]]:
+    """Return marked copies of the messages and the field table (marker k ↔ ``fields[k]``).
+
+    Fields numbered in ``skip`` keep their number and table entry but are left unmarked: a field whose markers
+    change what the template renders is located no better than a field the template drops, and the rest of
+    the conversation is still marked (the caller's fallback, see ``reference.mask.segment``).
+    """
+    marker = _Marker(skip)
     out: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
         # Shallow copies of exactly what gets rewritten (the message, its calls and their functions); the
@@ -167,17 +180,33 @@ def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | 
     return walk(list(messages), "$.messages") or walk(list(tools or []), "$.tools")
 
 
-def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
-    """Remove markers; return the clean text and the field spans in clean-text offsets."""
+def _code(marker: str) -> int:
+    """The marker number of a raw or escaped marker."""
+    if len(marker) == 1:
+        return ord(marker) - _BASE
+    if marker[1] == "U":
+        return int(marker[2:], 16) - _BASE
+    high, low = int(marker[2:6], 16), int(marker[8:12], 16)
+    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00) - _BASE
+
+
+def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]]:
+    """Remove markers; return the clean text and the field spans in clean-text offsets.
+
+    With ``escaped``, markers the template printed through repr or ASCII JSON (:data:`ESCAPED_MARKER_RE`)
+    are removed too. The caller allows it only when the real render holds no such escape of its own, so a
+    literal ``\\U000f…`` in someone's text can never be taken for a marker.
+    """
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
     removed = 0
     events: list[tuple[int, int]] = []
-    for m in MARKER_RE.finditer(marked_text):
-        code = ord(m.group()) - _BASE
+    pattern = _ANY_MARKER_RE if escaped else MARKER_RE
+    for m in pattern.finditer(marked_text):
+        code = _code(m.group())
         pos = m.start() - removed
-        removed += 1
+        removed += len(m.group())
         events.append((code, pos))
     for code, pos in events:
         k, is_close = divmod(code, 2)
@@ -190,7 +219,7 @@ def strip(marked_text: str) -> tuple[str, list[FieldSpan]]:
         else:
             spans.append(FieldSpan(k, last, pos, False))
         last = pos
-    clean = MARKER_RE.sub("", marked_text) if events else marked_text
+    clean = pattern.sub("", marked_text) if events else marked_text
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]
         spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))

@@ -19,7 +19,8 @@ from typing import Any
 from . import markers
 from . import segments as S
 from .conversation import validate_messages
-from .errors import SegmentationError
+from .errors import SegmentationError, TemplateRefusal
+from .perturb import locate_unmarked
 from .policy import CANONICAL, Policy, get_profile, supervised_intervals
 from .render import render
 from .segment import Segmenter
@@ -204,22 +205,9 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         where = markers.reserved_path(messages, tools) or "the template's own text"
         raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
                                 f"reference reserves for field markers")
-    structure = learn(tokenizer, chat_template, kwargs)
-    for scope in ("all", "assistant"):
-        try:
-            marked_messages, fields = markers.mark(messages, scope=scope)
-        except markers.MarkerOverflow as exc:
-            raise SegmentationError(str(exc)) from None
-        marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
-        clean, spans = markers.strip(marked)
-        if clean == text:
-            break
-    else:
-        at = next((i for i, (a, b) in enumerate(zip(clean, text)) if a != b), min(len(clean), len(text)))
-        raise SegmentationError(
-            f"the template renders marked fields differently from the real ones (first difference at "
-            f"character {at}: {text[max(0, at - 20):at + 20]!r}); it inspects field text in a way markers change"
-        )
+    structure = learn(tokenizer, chat_template, kwargs, messages, tools)
+    marking = _mark_faithfully(tokenizer, chat_template, messages, tools, kwargs, text)
+    fields, spans = marking.fields, marking.spans
     segmenter = Segmenter(text, messages, fields, spans, structure)
     segs, turns = segmenter.run()
     try:
@@ -233,7 +221,84 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
     warnings = list(segmenter.warnings)
     warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
                     for s in spans if not s.complete)
-    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), scope, warnings)
+    warnings.extend(f"field {fields[k].path} left unmarked: marking it changes the render (the template "
+                    f"inspects its value); " + ("located by a perturbation diff" if k in marking.located else
+                                                "its text counts as template text of its turn")
+                    for k in marking.unmarked)
+    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), marking.scope, warnings)
+
+
+@dataclass(frozen=True)
+class _Marking:
+    fields: list[markers.Field]
+    spans: list[markers.FieldSpan]
+    scope: str  # all | assistant | partial
+    unmarked: tuple[int, ...] = ()
+    located: tuple[int, ...] = ()  # unmarked fields found by a perturbation diff instead
+
+
+def _mark_faithfully(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
+                     tools: Sequence[Mapping[str, Any]] | None, kwargs: dict[str, Any], text: str) -> _Marking:
+    """Field spans from a marked render that, markers removed, is the real render character for character.
+
+    Tried in order: every field marked; assistant fields only (templates that test the edges of user or tool
+    text); then, when a template compares a field's value (a tool call's name against its built-in tools) or
+    otherwise reacts to markers, the largest set of fields whose markers leave the render unchanged, found by
+    bisection. Fields left out are rendered as they are and located like fields the template drops: their
+    characters become template text of the turn around them. Markers the template escaped (a repr of content
+    parts, ASCII JSON) are recognised when the real render holds no such escape itself.
+    """
+    escaped = not markers.ESCAPED_MARKER_RE.search(text)
+
+    def attempt(scope: str, skip: frozenset[int] = frozenset()):
+        try:
+            marked_messages, fields = markers.mark(messages, scope=scope, skip=skip)
+        except markers.MarkerOverflow as exc:
+            raise SegmentationError(str(exc)) from None
+        try:
+            marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
+        except TemplateRefusal:  # markers sent the template down a branch that raises: not faithful
+            return fields, [], None
+        clean, spans = markers.strip(marked, escaped)
+        return fields, spans, clean
+
+    tried = {}
+    for scope in ("all", "assistant"):
+        fields, spans, clean = tried[scope] = attempt(scope)
+        if clean == text:
+            return _Marking(fields, spans, scope)
+    all_fields, _, first_clean = tried["all"]
+    first_clean = first_clean or ""
+    n = len(all_fields)
+
+    def faithful(keep: frozenset[int]) -> bool:
+        return attempt("all", frozenset(range(n)) - keep)[2] == text
+
+    keep = _largest_faithful(list(range(n)), frozenset(), faithful)
+    if not keep:
+        at = next((i for i, (a, b) in enumerate(zip(first_clean, text)) if a != b), min(len(first_clean), len(text)))
+        raise SegmentationError(
+            f"the template renders marked fields differently from the real ones (first difference at "
+            f"character {at}: {text[max(0, at - 20):at + 20]!r}), whichever fields are marked"
+        )
+    skip = frozenset(range(n)) - keep
+    fields, spans, _ = attempt("all", skip)
+    located = locate_unmarked(tokenizer, chat_template, messages, tools, kwargs, text, fields, spans, skip)
+    return _Marking(fields, sorted([*spans, *located], key=itemgetter(1, 2)), "partial", tuple(sorted(skip)),
+                    tuple(s.field for s in located))
+
+
+def _largest_faithful(candidates: list[int], base: frozenset[int], faithful) -> frozenset[int]:
+    """The candidates that can be marked together with ``base`` (bisection: about 2·k·log n renders for k bad)."""
+    if not candidates:
+        return base
+    if faithful(base | frozenset(candidates)):
+        return base | frozenset(candidates)
+    if len(candidates) == 1:
+        return base
+    mid = len(candidates) // 2
+    left = _largest_faithful(candidates[:mid], base, faithful)
+    return _largest_faithful(candidates[mid:], left, faithful)
 
 
 def compute(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],

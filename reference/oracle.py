@@ -7,8 +7,9 @@ strings from probe renders. This oracle shares neither step:
   conversation re-rendered, and the common prefix and suffix of the two renders bound where the content sits
   (one render per assistant message, as slime's proposed rewrite #1994 does);
 * non-assistant text is skipped by a **sequential string search** for each message's text in order;
-* header, generation-prompt suffix, end-of-turn strings and separator come from **hand-written per-family
-  notes** (``fixtures/oracle/turn_structure.json``), read off the template texts by a person.
+* header, generation-prompt suffix, end-of-turn strings, separator and the empty blocks a template writes
+  for an empty reasoning field come from **hand-written per-family notes**
+  (``fixtures/oracle/turn_structure.json``), read off the template texts by a person.
 
 It is slow (quadratic in turns) and only meant for tests; the reference must agree with it on every case.
 """
@@ -130,6 +131,10 @@ def oracle_turns(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[
             if pos >= 0:
                 first = min(first, pos)
         h = text.rfind(header, cursor, first) if header else -1
+        for block in declared.get("empty_blocks", []) if h >= 0 else []:
+            # An empty reasoning block written before the text's own header belongs to the same turn.
+            while h - len(header) - len(block) >= cursor and text.startswith(header + block, h - len(header) - len(block)):
+                h -= len(header) + len(block)
         if h >= 0:
             head = (h, h + len(header))
             x = (head[1], head[1] + len(suffix)) if suffix and text.startswith(suffix, head[1]) else (head[1], head[1])

@@ -6,8 +6,9 @@ Inputs are the real render ``text``, the field spans found by :mod:`reference.ma
 1. its **body** runs from its first rendered field back to just after its role header and forward to its
    end-of-turn string. The header is searched for only in template text between the previous message's last
    field and this message's first field (never inside anyone's text, so literals in user or tool content
-   cannot hijack it); the generation-prompt suffix is the learned suffix when the text after the header
-   starts with it;
+   cannot hijack it); complete header…end-of-turn blocks the template writes there for the message (an
+   empty reasoning channel) are part of the body; the generation-prompt suffix is the learned suffix when the
+   text after the header starts with it;
 2. the **end of turn** is the earliest learned end-of-turn string in the template text after the body's last
    field, and the **separator** the learned text that follows it;
 3. template text inside the body (``\\n</think>\\n\\n``, ``<tool_call>\\n<function=``) takes the label of the
@@ -113,6 +114,27 @@ class Segmenter:
             return eot, (eot[1], eot[1] + len(sep))
         return eot, (eot[1], eot[1])
 
+    def _open_blocks(self, h: int, lo: int) -> int:
+        """Move a turn's start back over complete blocks the template wrote for it before its first field.
+
+        A block is the header, template text and a learned end-of-turn string (with its separator) directly
+        followed by the header found at ``h``: gpt-oss writes ``<|start|>assistant<|channel|>analysis<|message|>
+        <|end|>`` for an empty reasoning field before the final channel. The model generates that block, so it
+        belongs to the message's body, not to the template text between messages. Only text after the previous
+        message's last field (``lo``) is searched, so no other message's block can be taken.
+        """
+        st = self.structure
+        ends = [e + sep for e, sep in st.end_markers if e]
+        while ends:
+            prev = self.text.rfind(st.header, lo, h)
+            if prev < 0:
+                return h
+            block = self.text[prev + len(st.header):h]
+            if not any(block.endswith(e) for e in ends):
+                return h
+            h = prev
+        return h
+
     def _turn(self, i: int, floor: int, last_user: int) -> S.AssistantTurn | None:
         st = self.structure
         own = self.by_message.get(i, [])  # in text order: built from the sorted spans
@@ -121,6 +143,8 @@ class Segmenter:
         if own:
             first, last = own[0].start, max(s.end for s in own)
             h = self.text.rfind(st.header, lo, first) if st.header else -1
+            if h >= 0:
+                h = self._open_blocks(h, lo)
         else:
             first = last = None
             h = self.text.find(st.header, lo, hi) if st.header else -1

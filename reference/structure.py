@@ -24,6 +24,7 @@ from . import markers
 from .errors import LossmaskError
 from .render import render
 
+PROBE_SYSTEM = "Probe instructions."
 PROBE_USER = "Probe question one."
 PROBE_USER_2 = "Probe question two."
 PROBE_ANSWER = "Probe answer one."
@@ -82,15 +83,73 @@ def _special_pieces(tokenizer: Any, text: str) -> list[tuple[int, int]]:
     return [(s, e) for t, (s, e) in zip(ids, offsets) if t in specials and e > s]
 
 
-def _marked_render(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict):
-    marked, _ = markers.mark(messages)
-    return markers.strip(render(tokenizer, template, marked, tools, kwargs))
+@dataclass(frozen=True)
+class ProbeShape:
+    """How probe conversations are dressed, so that a template insisting on a form accepts them.
+
+    The plain shape (string contents, no system message, no tools beyond the tool probe's) works for most
+    templates. When it is refused, :func:`learn` probes again in the shape of the conversation being
+    segmented: a system message first if it has one, text parts for the roles it gives parts, its tools on
+    every probe (templates that list tools unconditionally, read a system message or index content parts).
+    """
+
+    system: bool = False
+    parts_roles: frozenset[str] = frozenset()
+    tools: tuple[Any, ...] = ()
+
+    @classmethod
+    def like(cls, messages: Any, tools: Any) -> ProbeShape:
+        roles = frozenset(m.get("role") for m in messages if isinstance(m.get("content"), list))
+        first = messages[0].get("role") if messages else None
+        return cls(first in {"system", "developer"}, roles, tuple(tools or ()))
+
+    @property
+    def offset(self) -> int:
+        return 1 if self.system else 0
+
+    def key(self) -> str:
+        return json.dumps([self.system, sorted(self.parts_roles), list(self.tools)], sort_keys=True, default=repr)
+
+    def dress(self, messages: list[dict]) -> list[dict]:
+        out = [{"role": "system", "content": self._content("system", PROBE_SYSTEM)}] if self.system else []
+        for m in messages:
+            if isinstance(m.get("content"), str) and m["content"] and m.get("role") in self.parts_roles:
+                m = {**m, "content": self._content(m["role"], m["content"])}
+            out.append(m)
+        return out
+
+    def _content(self, role: str, text: str) -> Any:
+        return [{"type": "text", "text": text}] if role in self.parts_roles else text
+
+    def with_tools(self, tools: list | None) -> list | None:
+        merged = [*(tools or []), *(t for t in self.tools if t not in (tools or []))]
+        return merged or None
 
 
-def _tail_after_last_field(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict):
-    text, spans = _marked_render(tokenizer, template, messages, tools, kwargs)
+PLAIN = ProbeShape()
+
+
+def _render(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict, shape: ProbeShape,
+            add_generation_prompt: bool = False) -> str:
+    return render(tokenizer, template, shape.dress(messages), shape.with_tools(tools), kwargs,
+                  add_generation_prompt=add_generation_prompt)
+
+
+def _marked_render(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict,
+                   shape: ProbeShape = PLAIN) -> tuple[str, list, list]:
+    """Text, field spans and field table of a marked probe render (message indices those of ``messages``)."""
+    marked, fields = markers.mark(shape.dress(messages))
+    text, spans = markers.strip(render(tokenizer, template, marked, shape.with_tools(tools), kwargs))
+    shift = shape.offset
+    fields = [markers.Field(f.message - shift, f.part, f.path) for f in fields]
+    return text, [s for s in spans if fields[s.field].message >= 0], fields
+
+
+def _tail_after_last_field(tokenizer: Any, template: str, messages: list[dict], tools: Any, kwargs: dict,
+                           shape: ProbeShape = PLAIN):
+    text, spans, fields = _marked_render(tokenizer, template, messages, tools, kwargs, shape)
     last = max((s.end for s in spans if s.field >= 0), default=None)
-    return (text[last:] if last is not None else ""), text, spans
+    return (text[last:] if last is not None else ""), text, spans, fields
 
 
 def _split_end(tokenizer: Any, tail: str, which: str) -> tuple[str, str] | None:
@@ -101,24 +160,48 @@ def _split_end(tokenizer: Any, tail: str, which: str) -> tuple[str, str] | None:
     return tail[s:e], tail[e:]
 
 
-def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None) -> TemplateStructure:
-    """Probe the template; cached on (tokenizer, template, kwargs)."""
-    key = (id(tokenizer), template, json.dumps(template_kwargs or {}, sort_keys=True, default=repr))
+def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None, messages: Any = None,
+          tools: Any = None) -> TemplateStructure:
+    """Probe the template; cached on (tokenizer, template, kwargs[, probe shape]).
+
+    Probes are plain first; when the template refuses them and ``messages`` is given, they are repeated in
+    that conversation's shape (:class:`ProbeShape`), and that structure is cached for that shape.
+    """
+    kw = json.dumps(template_kwargs or {}, sort_keys=True, default=repr)
+    try:
+        return _learn_cached(tokenizer, template, kw, template_kwargs, PLAIN)
+    except LossmaskError:
+        shape = ProbeShape.like(messages, tools) if messages is not None else PLAIN
+        if shape == PLAIN:
+            raise
+    return _learn_cached(tokenizer, template, kw, template_kwargs, shape)
+
+
+def _learn_cached(tokenizer: Any, template: str, kw: str, kwargs: dict | None,
+                  shape: ProbeShape) -> TemplateStructure:
+    """One probe run per (tokenizer, template, kwargs, shape); a refusal is cached too (raised again)."""
+    key = (id(tokenizer), template, kw, shape.key())
     found = _CACHE.get(key)
     if found is None:
-        found = _CACHE[key] = _learn(tokenizer, template, dict(template_kwargs or {}))
+        try:
+            found = _learn(tokenizer, template, dict(kwargs or {}), shape)
+        except LossmaskError as exc:
+            found = exc
+        _CACHE[key] = found
+    if isinstance(found, LossmaskError):
+        raise type(found)(*found.args) from None
     return found
 
 
-_CACHE: dict[tuple[int, str, str], TemplateStructure] = {}
+_CACHE: dict[tuple[int, str, str, str], TemplateStructure | LossmaskError] = {}
 
 
-def _learn(tokenizer: Any, template: str, kwargs: dict) -> TemplateStructure:
-    notes: list[str] = []
+def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> TemplateStructure:
+    notes: list[str] = [] if shape == PLAIN else ["probed in the conversation's shape (the plain probes were refused)"]
     user = [{"role": "user", "content": PROBE_USER}]
     try:
-        plain = render(tokenizer, template, user, None, kwargs)
-        prompted = render(tokenizer, template, user, None, kwargs, add_generation_prompt=True)
+        plain = _render(tokenizer, template, user, None, kwargs, shape)
+        prompted = _render(tokenizer, template, user, None, kwargs, shape, add_generation_prompt=True)
     except LossmaskError as exc:
         raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}") from None
     if prompted.startswith(plain):
@@ -133,9 +216,11 @@ def _learn(tokenizer: Any, template: str, kwargs: dict) -> TemplateStructure:
         {"role": "user", "content": PROBE_USER_2},
         {"role": "assistant", "content": PROBE_ANSWER_2},
     ]
-    text, spans = _marked_render(tokenizer, template, convo, None, kwargs)
+    try:
+        text, spans, fields = _marked_render(tokenizer, template, convo, None, kwargs, shape)
+    except LossmaskError as exc:
+        raise LossmaskError(f"cannot probe the template with a two-exchange conversation: {exc}") from None
     by_message = {}
-    fields = markers.mark(convo)[1]
     for span in spans:
         by_message.setdefault(fields[span.field].message, []).append(span)
     header = gen
@@ -167,12 +252,13 @@ def _learn(tokenizer: Any, template: str, kwargs: dict) -> TemplateStructure:
     try:
         tool_convo = [{"role": "user", "content": PROBE_USER},
                       {"role": "assistant", "content": "", "tool_calls": [PROBE_CALL]}]
-        tool_tail, tool_text, tool_spans = _tail_after_last_field(tokenizer, template, tool_convo, [PROBE_TOOL], kwargs)
+        tool_tail, tool_text, tool_spans, tool_fields = _tail_after_last_field(
+            tokenizer, template, tool_convo, [PROBE_TOOL], kwargs, shape)
         tool_end = _split_end(tokenizer, tool_tail, "last")
         if tool_end and tool_end[0] not in {e for e, _ in ends}:
             ends.append(tool_end)
-        lead = _tool_call_lead(tool_text, tool_spans, markers.mark(tool_convo)[1], header, suffix, pre_assistant)
-        frames.extend(_tool_frames(tokenizer, template, kwargs))
+        lead = _tool_call_lead(tool_text, tool_spans, tool_fields, header, suffix, pre_assistant)
+        frames.extend(_tool_frames(tokenizer, template, kwargs, shape))
     except LossmaskError as exc:
         notes.append(f"template refuses a tool-call probe ({exc}); tool-call end-of-turn not learned")
     if not ends:
@@ -196,14 +282,13 @@ def _tool_call_lead(text: str, spans: list, fields: list, header: str, suffix: s
     return ""
 
 
-def _tool_frames(tokenizer: Any, template: str, kwargs: dict) -> list[str]:
+def _tool_frames(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> list[str]:
     """Template text between a tool result's text and the next assistant text (the tool message's frame)."""
     convo = [{"role": "user", "content": PROBE_USER},
              {"role": "assistant", "content": "", "tool_calls": [PROBE_CALL]},
              {"role": "tool", "tool_call_id": PROBE_CALL["id"], "content": PROBE_RESULT},
              {"role": "assistant", "content": PROBE_ANSWER}]
-    text, spans = _marked_render(tokenizer, template, convo, [PROBE_TOOL], kwargs)
-    fields = markers.mark(convo)[1]
+    text, spans, fields = _marked_render(tokenizer, template, convo, [PROBE_TOOL], kwargs, shape)
     tool_end = max((s.end for s in spans if fields[s.field].message == 2), default=None)
     answer = min((s.start for s in spans if fields[s.field].message == 3), default=None)
     if tool_end is None or answer is None or answer < tool_end:

@@ -236,6 +236,18 @@ def test_groups_and_counts_on_the_page_match_the_json_report(browser, reports_di
         assert len(linked) == cause["records"]
     cases = browser.find_elements(By.CSS_SELECTOR, "details.case")
     assert len(cases) == data["summary"]["failed"]
+    cell = browser.find_element(By.CSS_SELECTOR, "table.grid td.f a")
+    target = cell.get_attribute("hash")[1:]
+    cell.click()
+    heading = browser.find_element(By.ID, target)
+    assert heading.tag_name == "h4" and _in_view(browser, heading)
+    family_variant, category = heading.find_element(By.XPATH, "preceding::h3[1]").text, heading.text
+    listed = browser.execute_script(
+        "const out = []; for (let e = arguments[0].nextElementSibling; e && e.matches('details.case');"
+        " e = e.nextElementSibling) out.push(e.id); return out;", heading)
+    failing_here = [case_anchor_of(r) for r in data["results"] if r["verdict"] in FAILING
+                    and f"{r['family']}/{r['variant']}" == family_variant and r["category"] == category]
+    assert listed == failing_here and int(cell.text.split("/")[1]) - int(cell.text.split("/")[0]) >= len(listed)
     totals = browser.find_element(By.ID, "totals").text
     assert f"{data['summary']['failed']} failed" in totals and f"{data['summary']['passed']} passed" in totals
 
@@ -287,3 +299,29 @@ def test_without_javascript_links_still_reach_the_case(reports_dir):
         assert landed.get_attribute("open") is not None
     finally:
         driver.quit()
+
+
+def test_long_conversations_fold_and_the_filter_narrows_the_cases(browser, reports_dir, artifacts):
+    from selenium.webdriver.common.by import By
+
+    data = json.loads((reports_dir / "all.json").read_text(encoding="utf-8"))
+    longest = max((r for r in data["results"] if r["verdict"] == "mask_mismatch"),
+                  key=lambda r: len(r["details"]["actual_mask"]))
+    browser.get((reports_dir / "all.html").as_uri() + "#" + case_anchor_of(longest))
+    case = browser.find_element(By.ID, case_anchor_of(longest))
+    tokens = len(longest["details"]["actual_mask"])
+    boxed = browser.execute_script(
+        "return [...arguments[0].querySelectorAll('.render .t')].filter(t => t.getClientRects().length).length", case)
+    assert 0 < boxed < tokens / 2  # folded to the regions around differences
+    fold = case.find_element(By.CSS_SELECTOR, "details.fold")
+    closed = fold.size["height"]
+    fold.find_element(By.TAG_NAME, "summary").click()
+    assert fold.get_attribute("open") is not None and fold.size["height"] > closed
+    browser.save_screenshot(str(artifacts / "long-case-fold-open.png"))
+    query = browser.find_element(By.ID, "q")
+    query.send_keys("long_agent_trajectory")
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('details.case')].filter(d => !d.hidden).map(d => d.id)")
+    expected = {case_anchor_of(r) for r in data["results"]
+                if r["case"] == "long_agent_trajectory" and r["verdict"] in FAILING}
+    assert set(shown) == expected

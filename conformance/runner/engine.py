@@ -157,6 +157,16 @@ def _guarded(proc: GeneratorProcess, family: str, variant: str, case: Case, enco
                       details={"harness_error": f"{type(exc).__name__}: {exc}"})
 
 
+def handshake(spec: str) -> dict[str, Any]:
+    """Start the generator as a run would, read its handshake and stop it: a :class:`UsageError` when it cannot
+    be resolved or started, before anything else is done with it."""
+    proc = GeneratorProcess(spec, command_for(spec), worker_env())
+    try:
+        return proc.first_start()
+    finally:
+        proc.stop()
+
+
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
          timeout: float) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)

@@ -22,6 +22,8 @@ from typing import Any
 #: Tokens shown on each side of a differing token; gaps shorter than MIN_FOLD are shown rather than folded.
 AROUND = 6
 MIN_FOLD = 16
+#: Regions of differences shown unfolded; later ones fold (an agent trajectory repeats one difference per turn).
+MAX_REGIONS = 6
 #: Characters of one supervised-text difference shown before the rest folds.
 OP_PREVIEW = 240
 
@@ -48,10 +50,12 @@ class Token:
 
 @dataclass(frozen=True)
 class Fold:
-    """Tokens without differences, folded: shown as runs (one span per supervision change), not token boxes."""
+    """Tokens folded away: runs of text (one per change of supervision) and, for the differing tokens a fold
+    holds (past :data:`MAX_REGIONS`), their token boxes with whitespace drawn."""
 
     tokens: int
-    runs: tuple[tuple[str, str], ...]  # (who, text)
+    differing: int
+    items: tuple[tuple[str, str] | Token, ...]  # (who, text) runs and Tokens
 
 
 @dataclass
@@ -61,11 +65,14 @@ class RenderView:
 
     @property
     def uses(self) -> set[str]:
-        out = {b.who for b in self.blocks if isinstance(b, Token) and b.who}
-        out |= {who for b in self.blocks if isinstance(b, Fold) for who, _ in b.runs if who}
-        if any(isinstance(b, Token) and b.differs for b in self.blocks):
+        tokens = [b for b in self.blocks if isinstance(b, Token)]
+        tokens += [t for b in self.blocks if isinstance(b, Fold) for t in b.items if isinstance(t, Token)]
+        out = {t.who for t in tokens if t.who}
+        out |= {item[0] for b in self.blocks if isinstance(b, Fold) for item in b.items
+                if isinstance(item, tuple) and item[0]}
+        if any(t.differs for t in tokens):
             out.add("differs")
-        if any(isinstance(b, Token) and any(p.symbol for p in b.pieces) for b in self.blocks):
+        if any(p.symbol for t in tokens for p in t.pieces):
             out.add("symbol")
         return out
 
@@ -136,47 +143,63 @@ def _who(expected: int, actual: int) -> str:
 
 
 def mask_render(golden: dict[str, Any], expected: list[int], actual: list[int]) -> RenderView:
-    """The render of a mask mismatch: token boxes around each difference, folds elsewhere."""
+    """The render of a mask mismatch: token boxes around the first :data:`MAX_REGIONS` differences, folds
+    elsewhere (the last fold holds every later difference, still boxed)."""
     text, offsets, segments = golden["text"], golden["offsets"], golden["segments"]
     n = len(offsets)
     differing = [i for i in range(n) if expected[i] != actual[i]]
+    diff_set = set(differing)
     shown = [False] * n
+    regions, last = 0, -(10 ** 9)
     for i in differing:
+        if i - last > 2 * AROUND + MIN_FOLD:
+            regions += 1
+            if regions > MAX_REGIONS:
+                break
+        last = i
         for j in range(max(0, i - AROUND), min(n, i + AROUND + 1)):
             shown[j] = True
     # Short gaps between shown regions are shown too: a fold must save more than it costs to open.
     i = 0
     while i < n:
-        if shown[i]:
-            i += 1
-            continue
         j = i
-        while j < n and not shown[j]:
+        while j < n and shown[j] == shown[i]:
             j += 1
-        if j - i < MIN_FOLD:
+        if not shown[i] and j - i < MIN_FOLD and not (j == n and regions > MAX_REGIONS):
             shown[i:j] = [True] * (j - i)
         i = j
+
+    def token(k: int) -> Token:
+        s, e = offsets[k]
+        differs = k in diff_set
+        return Token(k, segments[k], _who(expected[k], actual[k]), differs,
+                     visible(text[s:e]) if differs else (Piece(text[s:e]),))
+
     blocks: list[Token | Fold] = []
-    diff_set = set(differing)
     i = 0
     while i < n:
         if shown[i]:
-            s, e = offsets[i]
-            differs = i in diff_set
-            piece = text[s:e]
-            blocks.append(Token(i, segments[i], _who(expected[i], actual[i]), differs,
-                                visible(piece) if differs else (Piece(piece),)))
+            blocks.append(token(i))
             i += 1
             continue
         j = i
         while j < n and not shown[j]:
             j += 1
-        blocks.append(Fold(j - i, tuple(_runs(text, offsets, expected, actual, i, j))))
+        items: list[tuple[str, str] | Token] = []
+        lo = i
+        for k in [k for k in differing if i <= k < j] + [j]:
+            if k > lo:
+                items.extend(_runs(text, offsets, expected, actual, lo, k))
+            if k < j:
+                items.append(token(k))
+            lo = k + 1
+        blocks.append(Fold(j - i, sum(1 for k in differing if i <= k < j), tuple(items)))
         i = j
     return RenderView(blocks, len(differing))
 
 
 def _runs(text: str, offsets: list, expected: list[int], actual: list[int], lo: int, hi: int):
+    """Tokens ``lo:hi`` as (who, text) runs, one per change of supervision."""
     who, start = _who(expected[lo], actual[lo]), offsets[lo][0]
     for k in range(lo + 1, hi):
         w = _who(expected[k], actual[k])

@@ -310,11 +310,11 @@ class GeneratorProcess:
 
 
 def worker_env() -> dict[str, str]:
-    """The environment of a generator process: ours, quiet transformers, this checkout importable."""
+    """The environment of a generator process: ours, with transformers quiet."""
+    # The worker finds modules in the current directory itself, after importing lossmask (see worker.py).
     env = dict(os.environ)
     env.setdefault("TRANSFORMERS_VERBOSITY", "error")
     env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.getcwd(), env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -326,7 +326,11 @@ def clean_text(value: Any) -> Any:
 
 
 def command_for(spec: str) -> list[str]:
-    """The process to start for a generator SPEC (our worker for Python specs)."""
+    """The process to start for a generator SPEC (our worker for Python specs).
+
+    ``-P``: the current directory is not put first on the worker's import path, where a user's own package could
+    shadow lossmask or its dependencies; the worker adds it once those are imported.
+    """
     import shutil
 
     from ..generators import load
@@ -336,4 +340,4 @@ def command_for(spec: str) -> list[str]:
         if shutil.which(command[0]) is None:
             raise UsageError(f"generator {spec!r}: cannot start {command[0]!r}: not found or not executable")
         return command
-    return [sys.executable, "-m", "lossmask.runner.worker", spec]
+    return [sys.executable, "-P", "-m", "lossmask.runner.worker", spec]

@@ -104,6 +104,7 @@ def main(argv: list[str]) -> int:
     from ..generators import load
     from .protocol import PROTOCOL, encode
 
+    _search_current_directory()
     try:
         gen = load(argv[0])
     except BaseException as exc:  # noqa: BLE001 - SystemExit at import included: reported as a usage error
@@ -127,6 +128,20 @@ def main(argv: list[str]) -> int:
                            "kind": "invalid_output"})
         responses.write(data)
     return 0
+
+
+def _search_current_directory() -> None:
+    """Let ``module:function`` specs find modules in the current directory, as ``python -m`` would, but only once
+    lossmask and what it renders with are imported: the parent starts us with ``-P``, so a user's own
+    ``reference``/``conformance``/``lossmask`` or ``transformers`` folder cannot shadow them."""
+    import jinja2  # noqa: F401
+    from transformers import AutoTokenizer  # noqa: F401
+
+    from .. import assets  # noqa: F401
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
 
 
 if __name__ == "__main__":

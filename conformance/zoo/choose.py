@@ -1,0 +1,77 @@
+"""Which bundled tokenizer renders a zoo template: chosen from data, never per template.
+
+1. **Its own**: a bundled family whose default or variant template is byte-identical to this one (sha256).
+2. Otherwise **the best marker cover**: the template's *markers* are the added-vocabulary strings of any bundled
+   tokenizer that occur literally in the template source (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``...);
+   the family whose own added vocabulary holds the most of them wins. Ties go to a published (not rebuilt)
+   tokenizer, then to the manifest's order. A template with no marker of any bundled vocabulary (plain
+   ``### User:`` styles) gets the first published family; its markers are then ordinary text.
+
+A marker no bundled tokenizer has (``<|user|>`` when no Phi family is bundled) cannot be a single token: the
+template still renders and the reference still segments it, but no end-of-turn token is learned from it. The
+choice records the markers covered and those left uncovered, so the zoo report can say so per template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from .. import assets
+
+#: Vocabulary strings shorter than this are too generic to identify a style (``<s>`` is kept: 3 characters).
+MIN_MARKER_LENGTH = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    family: str
+    rebuilt: bool
+    vocabulary: frozenset[str]  # added-token strings
+    template_hashes: frozenset[str]  # sha256 of its default and variant templates
+
+
+@dataclass(frozen=True)
+class Choice:
+    family: str
+    how: str  # "own" (byte-identical bundled template) | "markers" (best cover) | "fallback" (no marker known)
+    markers: tuple[str, ...]  # the template's markers (in any bundled vocabulary)
+    covered: tuple[str, ...]  # those in the chosen family's vocabulary
+
+    @property
+    def uncovered(self) -> tuple[str, ...]:
+        return tuple(m for m in self.markers if m not in self.covered)
+
+
+def _vocabulary(tokenizer: Any) -> frozenset[str]:
+    words = {tok.content for tok in getattr(tokenizer, "added_tokens_decoder", {}).values()}
+    return frozenset(w for w in words if len(w) >= MIN_MARKER_LENGTH and w.strip())
+
+
+def candidates() -> list[Candidate]:
+    """Every bundled family with its vocabulary and template hashes (loads each tokenizer once)."""
+    out = []
+    for name, info in assets.families().items():
+        loaded = assets.load_bundled(name)
+        hashes = {hashlib.sha256(assets.bundled_template(name, v).encode("utf-8")).hexdigest()
+                  for v in info.variant_names}
+        out.append(Candidate(name, info.rebuilt, _vocabulary(loaded.tokenizer), frozenset(hashes)))
+    return out
+
+
+def choose(template_text: str, pool: list[Candidate]) -> Choice:
+    digest = hashlib.sha256(template_text.encode("utf-8")).hexdigest()
+    every = frozenset().union(*(c.vocabulary for c in pool))
+    markers = tuple(sorted(m for m in every if m in template_text))
+    for c in pool:
+        if digest in c.template_hashes:
+            return Choice(c.family, "own", markers, tuple(m for m in markers if m in c.vocabulary))
+    order = {c.family: k for k, c in enumerate(pool)}
+
+    def rank(c: Candidate) -> tuple[int, int, int]:
+        return (-sum(m in c.vocabulary for m in markers), c.rebuilt, order[c.family])
+
+    best = min(pool, key=rank)
+    covered = tuple(m for m in markers if m in best.vocabulary)
+    return Choice(best.family, "markers" if covered else "fallback", markers, covered)
