@@ -15,7 +15,9 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import render_limits
 from .errors import TemplateRefusal
+from .render_limits import RenderLimitExceeded
 
 #: The date every render uses unless the caller pins another (goldens depend on it).
 PINNED_DATE = _dt.date(2026, 1, 15)
@@ -25,22 +27,20 @@ def pinned_strftime(fmt: str) -> str:
     return PINNED_DATE.strftime(fmt)
 
 
-_PINNED: set[str] = set()
-
-
 def pin_date(chat_template: str) -> None:
     """Make ``strftime_now`` in this template return :data:`PINNED_DATE` (idempotent, per template text).
 
     Raises :class:`TemplateRefusal` when the template does not compile (a Jinja syntax error).
     """
-    if chat_template in _PINNED:
-        return
     try:
         from transformers.utils.chat_template_utils import _compile_jinja_template
     except ImportError:  # pragma: no cover - very old transformers
         return
+    render_limits.scan(chat_template)  # constant expressions Jinja would fold into gigabytes while compiling
     try:
         compiled = _compile_jinja_template(chat_template)
+        if compiled.globals.get("strftime_now") is pinned_strftime:
+            return
     except Exception as exc:  # TemplateSyntaxError, or an ImportError for a missing jinja2
         line = getattr(exc, "lineno", None)
         first = (str(exc).strip().splitlines() or [""])[0]
@@ -48,7 +48,6 @@ def pin_date(chat_template: str) -> None:
                               + (f", template line {line})" if line else ")")) from None
     compiled.environment.globals["strftime_now"] = pinned_strftime
     compiled.globals["strftime_now"] = pinned_strftime
-    _PINNED.add(chat_template)
 
 
 def render(
@@ -62,15 +61,19 @@ def render(
     """Return the rendered text; raise :class:`TemplateRefusal` when the template raises."""
     kwargs = dict(template_kwargs or {})
     try:
-        pin_date(chat_template)
-        text = tokenizer.apply_chat_template(
-            list(messages),
-            tools=list(tools) if tools else None,
-            chat_template=chat_template,
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            **kwargs,
-        )
+        bounded = render_limits.prepare(chat_template)  # our own compiled copy, with the render limits
+        pin_date(bounded)
+        with render_limits.limited():
+            text = tokenizer.apply_chat_template(
+                list(messages),
+                tools=list(tools) if tools else None,
+                chat_template=bounded,
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                **kwargs,
+            )
+    except RenderLimitExceeded:
+        raise
     except Exception as exc:  # Jinja TemplateError, TypeError from filters, ValueError from transformers...
         raise TemplateRefusal(describe_template_error(exc)) from exc
     if not isinstance(text, str):  # defensive: some versions wrap single conversations in a list

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import PROFILES, get_profile, segment
+from lossmask.reference import PROFILES, get_profile, render_limits, segment
 from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
@@ -40,6 +40,9 @@ class AuditConfig:
     keep_samples: bool = False
     #: Limits of the generator's worker processes (per-sample deadline, memory, start-up).
     limits: Limits = field(default_factory=Limits)
+    #: Limits of the reference's renders (None: the process default, see lossmask.reference.render_limits).
+    render_seconds: float | None = None
+    render_max_chars: int | None = None
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.template_kwargs)
@@ -63,6 +66,8 @@ def state_for(config: AuditConfig) -> WorkerState:
     if state is None:
         from .. import assets
 
+        if config.render_seconds is not None or config.render_max_chars is not None:
+            render_limits.configure(config.render_seconds, config.render_max_chars)  # this audit process's renders
         loaded = assets.load(config.tokenizer, variant=config.variant, template_file=config.template_file)
         get_profile(config.profile)  # unknown profile: one clear error before any sample
         generator = IsolatedGenerator(config.generator, loaded, config.limits) if config.generator else None
@@ -131,6 +136,9 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
         seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, config.kwargs(), validate=False)
     except TemplateRefusal as exc:
         out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
+        return
+    except render_limits.RenderLimitExceeded as exc:
+        out.error(T.RENDER_LIMIT, str(exc), index, line, payload)
         return
     except (SegmentationError, LossmaskError) as exc:
         out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)

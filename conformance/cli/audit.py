@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..inputs import parse_template_kwargs
 from ..jsontext import json_text
 from ..audit.readers import DEFAULT_MAX_SAMPLE_BYTES
-from ..runner.limits import add_limit_args, from_args
+from ..runner.limits import add_limit_args, add_render_limit_args, from_args
 from .mask import add_tokenizer_args
 
 
@@ -47,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"longest JSONL line parsed; longer ones are counted as oversized-sample errors without "
                    f"being read into memory (default {DEFAULT_MAX_SAMPLE_BYTES:,})")
     add_limit_args(p, "seconds the --generator may take per sample before its process is stopped (default 60)")
+    add_render_limit_args(p)
     p.set_defaults(run=run)
 
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=args.family or args.tokenizer, variant=args.variant, template_file=args.template,
         profile=args.profile, template_kwargs=tuple(sorted(parse_template_kwargs(args.template_kwargs).items())),
         generator=args.generator, examples_per_kind=args.examples, keep_samples=bool(args.examples_out),
-        limits=from_args(args),
+        limits=from_args(args), render_seconds=args.render_timeout, render_max_chars=args.render_max_chars,
     )
     to_stdout = args.json == "-"
     show = not args.no_progress and not to_stdout and sys.stderr.isatty()

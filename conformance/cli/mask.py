@@ -12,6 +12,7 @@ from lossmask.reference import LossmaskError, segment
 from .. import assets
 from ..console import make_console
 from ..inputs import parse_template_kwargs, read_conversation
+from ..runner.limits import add_render_limit_args
 
 STYLE_SUPERVISED = "bold green"
 STYLE_STRADDLE = "bold yellow underline"
@@ -39,10 +40,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="canonical", help="mask profile (default: canonical)")
     p.add_argument("--template-kwargs", metavar="JSON", help='e.g. \'{"enable_thinking": false}\'')
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the coloured render")
+    add_render_limit_args(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lossmask.reference import render_limits
+
+    previous = render_limits.configure(args.render_timeout, args.render_max_chars)
+    try:
+        return _run(args)
+    finally:
+        render_limits.restore(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from lossmask.reference.policy import get_profile
 
     policy = get_profile(args.profile)

@@ -85,3 +85,25 @@ def add_limit_args(p: argparse.ArgumentParser, timeout_help: str) -> None:
 def from_args(args: argparse.Namespace) -> Limits:
     return Limits(timeout=args.timeout, startup_timeout=args.startup_timeout, prepare_timeout=args.prepare_timeout,
                   memory_mib=args.memory_limit)
+
+
+def add_render_limit_args(p: argparse.ArgumentParser) -> None:
+    """Limits of the reference's own template renders (see lossmask.reference.render_limits)."""
+    from lossmask.reference import render_limits as R
+
+    p.add_argument("--render-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help=f"seconds one template render may take (default {R.DEFAULT_SECONDS:g}; "
+                   "$LOSSMASK_RENDER_TIMEOUT)")
+    p.add_argument("--render-max-chars", type=_positive_int, default=None, metavar="N",
+                   help=f"characters a render (or any value it builds) may reach (default {R.DEFAULT_MAX_CHARS:,}; "
+                   "$LOSSMASK_RENDER_MAX_CHARS)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 1")
+    return value
