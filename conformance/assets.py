@@ -15,11 +15,12 @@ import json
 import lzma
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lossmask.reference.render import pin_date
+from lossmask.reference.render import check_template
 
 from .atomic import write_bytes
 from .errors import AssetError, LossmaskError
@@ -238,7 +239,6 @@ def with_variant_template(tokenizer: Any, fam: str, variant: str) -> Any:
     """A shallow copy of ``tokenizer`` carrying the variant's chat template (date pinned)."""
     tok = copy.copy(tokenizer)
     tok.chat_template = bundled_template(fam, variant)
-    pin_date(tok.chat_template)
     return tok
 
 
@@ -275,7 +275,9 @@ def load_hub(repo_id: str, template_file: str | os.PathLike[str] | None = None) 
 
 
 def _with_template(tok: Any, name: str, source: str, template_file: Any) -> LoadedTokenizer:
-    if template_file is not None:
+    if template_file is not None and str(template_file) == "-":  # the CLI's standard input
+        template = sys.stdin.read()
+    elif template_file is not None:
         try:
             template = Path(template_file).read_text(encoding="utf-8")
         except OSError as exc:
@@ -289,7 +291,7 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
         if not isinstance(template, str):
             raise AssetError(f"{source}: the tokenizer has no chat template; pass a template file")
     try:
-        pin_date(template)
+        check_template(template)
     except LossmaskError as exc:  # a template that does not compile: name the file it came from
         raise AssetError(f"{template_file or source}: {exc}") from None
     return LoadedTokenizer(tokenizer=tok, chat_template=template, family=name, variant=DEFAULT_VARIANT, source=source)
@@ -304,9 +306,22 @@ def load(spec: str, variant: str | None = None, template_file: str | None = None
         return load_bundled(spec, variant)
     if os.path.isdir(spec):
         return load_directory(spec, template_file)
-    if "/" in spec and not os.path.exists(spec):
+    if _path_like(spec):
+        what = "is not a directory" if os.path.exists(spec) else "does not exist"
+        raise AssetError(f"{spec}: {what} (a tokenizer is a bundled family, a local directory, or a hub id "
+                         f"NAMESPACE/NAME)")
+    if "/" in spec:
         return load_hub(spec, template_file)
     raise AssetError(f"{spec!r} is neither a bundled family ({', '.join(families())}), a directory, nor a hub id")
+
+
+def _path_like(spec: str) -> bool:
+    """A local path, never a hub id (``NAMESPACE/NAME``): ``./x``, ``../x``, ``/x``, ``~/x``, ``x/``, ``a/b/c``,
+    or ``a/b`` where ``a`` is a local directory."""
+    if spec.startswith((".", "/", "~")) or spec.endswith("/") or os.sep != "/" and os.sep in spec:
+        return True
+    parts = spec.split("/")
+    return len(parts) > 2 or (len(parts) == 2 and os.path.isdir(parts[0]))
 
 
 def clear_cache() -> None:

@@ -9,11 +9,18 @@ file is removed and the target is left as it was.
 
 :func:`tempfile.mkstemp` creates the temporary file with mode 0600; it is widened to what a plain ``open()``
 would give (0666 less the umask) unless ``mode`` is given, so goldens and reports are readable like any file.
+
+Renaming only works for regular files. A target that is something else (``--junit /dev/stdout``, a FIFO, a
+terminal), or a regular file reached through an open descriptor (``/dev/stdout`` redirected to a file, whose
+writer would be left holding the replaced file), is written in place: a device or pipe has no old content that a
+half-written file could destroy. A symlink to a regular file keeps being a symlink: its target is replaced.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
 
@@ -26,9 +33,31 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+#: Names of an already open descriptor: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/<pid or self>/fd/N.
+_DESCRIPTOR = re.compile(r"/dev/std(?:out|err)|/dev/fd/\d+|/proc/[^/]+/fd/\d+")
+
+
+def _written_in_place(path: Path) -> bool:
+    """A target that exists and is not a regular file, or a regular file named through an open descriptor."""
+    try:
+        st = os.stat(path)  # follows symlinks: /dev/stdout is one
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return not stat.S_ISREG(st.st_mode) or _DESCRIPTOR.fullmatch(os.path.abspath(path)) is not None
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically, creating parent directories; ``mode`` sets its permissions."""
+    """Write ``data`` to ``path`` atomically, creating parent directories; ``mode`` sets its permissions.
+
+    Targets that are not regular files are written in place (see the module docstring).
+    """
     target = Path(path)
+    if _written_in_place(target):
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return
+    if target.is_symlink():  # replace what it points at, not the link
+        target = Path(os.path.realpath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

@@ -1,4 +1,6 @@
-"""Read a conversation from a JSON file: a list of messages, or an object with ``messages`` and ``tools``.
+"""Read a conversation from a JSON file (``-``: standard input): a list of messages, or an object with
+``messages`` and optionally ``tools`` and ``template_kwargs`` (so a case file from ``fixtures/cases`` renders as
+its golden was rendered).
 
 Errors name the file and the JSON path, never a traceback.
 """
@@ -6,6 +8,8 @@ Errors name the file and the JSON path, never a traceback.
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,24 @@ def parse_conversation(data: Any, where: str) -> tuple[list[dict], list[dict] | 
     return messages, tools
 
 
+#: What stands for standard input where a file is read.
+STDIN = "-"
+
+
+@dataclass(frozen=True)
+class Conversation:
+    messages: list[dict]
+    tools: list[dict] | None = None
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
 def read_json(path: str | Path, what: str = "file") -> Any:
+    if str(path) == STDIN:
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise CaseError(f"<stdin>: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        return _loads(text, "<stdin>")
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -41,16 +62,32 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         raise CaseError(f"{p}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise CaseError(f"{p}: cannot read ({exc.strerror})") from None
+    return _loads(text, str(p))
+
+
+def _loads(text: str, where: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise CaseError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except (RecursionError, ValueError) as exc:  # 10^5 levels deep, an integer literal past 4300 digits
-        raise CaseError(f"{p}: {json_limit(exc)}") from None
+        raise CaseError(f"{where}: {json_limit(exc)}") from None
 
 
 def read_conversation(path: str | Path, tools_path: str | Path | None = None) -> tuple[list[dict], list[dict] | None]:
-    messages, tools = parse_conversation(read_json(path, "messages file"), str(path))
+    """``(messages, tools)`` of a conversation file; :func:`load_conversation` also gives its template kwargs."""
+    found = load_conversation(path, tools_path)
+    return found.messages, found.tools
+
+
+def load_conversation(path: str | Path, tools_path: str | Path | None = None) -> Conversation:
+    """The conversation in ``path`` (``-``: standard input); ``tools_path`` replaces its tools."""
+    where = "<stdin>" if str(path) == STDIN else str(path)
+    data = read_json(path, "messages file")
+    messages, tools = parse_conversation(data, where)
+    kwargs = data.get("template_kwargs") if isinstance(data, dict) else None
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise CaseError(f"{where}: $.template_kwargs: expected an object, got {type(kwargs).__name__}")
     if tools_path is not None:
         tools_data = read_json(tools_path, "tools file")
         if isinstance(tools_data, dict) and "tools" in tools_data:
@@ -60,7 +97,7 @@ def read_conversation(path: str | Path, tools_path: str | Path | None = None) ->
         except ConversationError as exc:
             raise CaseError(f"{tools_path}: {exc}") from None
         tools = tools_data
-    return messages, tools
+    return Conversation(messages, tools, dict(kwargs or {}))
 
 
 def parse_template_kwargs(raw: str | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -31,6 +32,12 @@ MARKER_RE = re.compile("[\U000F0000-\U000FFFFD]")
 #: ``\U000fxxxx`` for these non-printable code points, JSON with ``ensure_ascii`` a surrogate pair.
 ESCAPED_MARKER_RE = re.compile(r"\\U000f[0-9a-f]{4}|\\udb[89ab][0-9a-f]\\ud[c-f][0-9a-f]{2}")
 _ANY_MARKER_RE = re.compile(f"{MARKER_RE.pattern}|{ESCAPED_MARKER_RE.pattern}")
+_SPLIT_RE = re.compile(f"({MARKER_RE.pattern})")
+_SPLIT_ANY_RE = re.compile(f"({_ANY_MARKER_RE.pattern})")
+_MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
+_CACHED = 4096
+_OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
+_CLOSE = [chr(_BASE + 2 * k + 1) for k in range(_CACHED)]
 #: Lone surrogates: valid in a Python string (and as JSON escapes), not Unicode text; no tokenizer takes them.
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
@@ -62,11 +69,19 @@ class _Marker:
         self.skip = skip
 
     def wrap(self, value: str, message: int, part: str, path: str) -> str:
+        k = len(self.fields)
+        if value and not value[0].isspace() and not value[-1].isspace() and not self.skip:
+            # The common case, nothing to strip around the text: the same markers, without the three strips.
+            if k > _MAX_FIELD:
+                raise MarkerOverflow("more than 32767 fields in one conversation")
+            self.fields.append(Field(message, part, path))
+            if k < _CACHED:
+                return f"{_OPEN[k]}{value}{_CLOSE[k]}"
+            return f"{chr(_BASE + 2 * k)}{value}{chr(_BASE + 2 * k + 1)}"
         core = value.strip()
         if not core:
             return value  # whitespace-only or empty: marking it would change its truthiness
-        k = len(self.fields)
-        if _BASE + 2 * k + 1 > _LIMIT:
+        if k > _MAX_FIELD:
             raise MarkerOverflow("more than 32767 fields in one conversation")
         self.fields.append(Field(message, part, path))
         if k in self.skip:  # numbered like every other field, rendered as it is (see ``mark``)
@@ -197,17 +212,18 @@ def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]
     are removed too. The caller allows it only when the real render holds no such escape of its own, so a
     literal ``\\U000f…`` in someone's text can never be taken for a marker.
     """
+    parts = (_SPLIT_ANY_RE if escaped else _SPLIT_RE).split(marked_text)  # text, marker, ..., text
+    if len(parts) == 1:
+        return marked_text, []
+    texts = parts[0::2]
+    clean = "".join(texts)
+    found = parts[1::2]
+    codes = [ord(c) - _BASE for c in found] if not escaped else [_code(c) for c in found]
+    # Each marker's clean offset is the length of the text before it: C-level accumulate, no per-match objects.
+    events = list(zip(codes, accumulate(map(len, texts[:-1]))))
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
-    removed = 0
-    events: list[tuple[int, int]] = []
-    pattern = _ANY_MARKER_RE if escaped else MARKER_RE
-    for m in pattern.finditer(marked_text):
-        code = _code(m.group())
-        pos = m.start() - removed
-        removed += len(m.group())
-        events.append((code, pos))
     for code, pos in events:
         k, is_close = divmod(code, 2)
         if not is_close:
@@ -219,7 +235,6 @@ def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]
         else:
             spans.append(FieldSpan(k, last, pos, False))
         last = pos
-    clean = pattern.sub("", marked_text) if events else marked_text
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]
         spans.append(FieldSpan(k, start, nxt[0] if nxt else len(clean), False))

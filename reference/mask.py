@@ -2,8 +2,9 @@
 
 ``compute(tokenizer, template, messages, tools, template_kwargs, profile)`` returns a :class:`MaskResult` whose
 ``input_ids`` equal ``apply_chat_template(messages, tools=tools, tokenize=True)`` and whose ``loss_mask`` is the
-chosen profile applied to the segmentation. Cost: two renders (the real one and the marked one) and one
-tokenisation with offsets; segmentation and masking are span arithmetic over the field spans.
+chosen profile applied to the segmentation. Cost: one marked render where :mod:`reference.proof` shows it exact
+(else two: the real one and the marked one, checked against each other) and one tokenisation with offsets;
+segmentation and masking are span arithmetic over the field spans.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import itemgetter, le
+from itertools import compress, count, starmap
+from operator import ge, itemgetter
 from typing import Any
 
 from . import markers
 from . import segments as S
 from .conversation import validate_messages
-from .errors import SegmentationError, TemplateRefusal
+from .errors import LossmaskError, SegmentationError, TemplateRefusal
 from .perturb import locate_unmarked
 from .policy import CANONICAL, Policy, get_profile, supervised_intervals
+from .proof import admits, prove
 from .render import render
 from .segment import Segmenter
 from .structure import TemplateStructure, learn
@@ -40,6 +42,8 @@ class Segmentation:
     n_messages: int
     marking: str
     warnings: list[str] = field(default_factory=list)
+    #: 1: the marked render alone (proved exact for this template and conversation); 2: real + marked, checked.
+    renders: int = 2
 
     @functools.cached_property
     def offset_index(self) -> OffsetIndex:
@@ -115,54 +119,55 @@ def tokens_from_intervals(offsets: Sequence[tuple[int, int]], intervals: list[tu
                           straddle: str, index: OffsetIndex | None = None) -> tuple[list[int], list[int]]:
     """Map merged character intervals to a token mask; report tokens only partly inside an interval.
 
-    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection and set with one
-    slice assignment; only the tokens at its two edges are examined for straddling.
+    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection (on the offsets, by
+    key: no per-token lists are built) and set with one slice assignment; only the tokens at its two edges are
+    examined for straddling.
     """
     mask = [0] * len(offsets)
     straddles: set[int] = set()
     if not intervals:
         return mask, []
     index = index or OffsetIndex.of(offsets)
-    starts, ends = index.starts, index.ends
+    zero_width = index.zero_width
     for a, b in intervals:
-        lo = bisect_right(ends, a)  # first token ending after a
-        hi = bisect_left(starts, b)  # first token starting at/after b
+        lo = bisect_right(offsets, a, key=_END)  # first token ending after a
+        hi = bisect_left(offsets, b, key=_START)  # first token starting at/after b
         if lo >= hi:
             continue
         mask[lo:hi] = [1] * (hi - lo)
         edge = set()
         t = lo
-        while t < hi and starts[t] < a:
+        while t < hi and offsets[t][0] < a:
             edge.add(t)
             t += 1
         t = hi - 1
-        while t >= lo and ends[t] > b:
+        while t >= lo and offsets[t][1] > b:
             edge.add(t)
             t -= 1
         for t in edge:
-            if ends[t] > starts[t]:
+            if offsets[t][1] > offsets[t][0]:
                 straddles.add(t)
                 if straddle == "all":
                     mask[t] = 0
-        for z in index.zero_width[bisect_left(index.zero_width, lo):bisect_left(index.zero_width, hi)]:
-            mask[z] = 0  # a token without characters is never inside an interval
+        if zero_width:
+            for z in zero_width[bisect_left(zero_width, lo):bisect_left(zero_width, hi)]:
+                mask[z] = 0  # a token without characters is never inside an interval
     return mask, sorted(straddles)
+
+
+_START, _END = itemgetter(0), itemgetter(1)
 
 
 @dataclass(frozen=True)
 class OffsetIndex:
-    """Token start and end offsets as separate sorted lists (for bisection), and the zero-width tokens."""
+    """The zero-width tokens of an encoding (bisection runs on the offsets themselves, by key)."""
 
-    starts: list[int]
-    ends: list[int]
     zero_width: list[int]
 
     @classmethod
     def of(cls, offsets: Sequence[tuple[int, int]]) -> OffsetIndex:
-        # C-level iteration (map/compress) rather than comprehensions: this runs over every token.
-        starts = list(map(itemgetter(0), offsets))
-        ends = list(map(itemgetter(1), offsets))
-        return cls(starts, ends, list(compress(range(len(ends)), map(le, ends, starts))))
+        # One C-level pass (starmap/compress) rather than a comprehension: this runs over every token.
+        return cls(list(compress(count(), starmap(ge, offsets))))
 
 
 def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
@@ -189,35 +194,52 @@ def require_offsets(tokenizer: Any) -> None:
     if (backend is not None and hasattr(backend, "encode")) or getattr(tokenizer, "is_fast", False) is True:
         return
     raise SegmentationError(f"{type(tokenizer).__name__} has no offset support (character offsets are needed to "
-                            f"map the render to tokens; use a fast, tokenizers-backed tokenizer)")
+                            f"map the render to tokens; use a fast, tokenizers-backed tokenizer)", kind="no_offsets")
 
 
 def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
             tools: Sequence[Mapping[str, Any]] | None = None,
-            template_kwargs: Mapping[str, Any] | None = None, validate: bool = True) -> Segmentation:
-    """Render once for real and once with field markers; attribute every character."""
+            template_kwargs: Mapping[str, Any] | None = None, validate: bool = True,
+            single_render: bool = True) -> Segmentation:
+    """Attribute every character of the render to a message field or the template.
+
+    Two renders, the real one and one with field markers, checked against each other; or, when
+    :func:`reference.proof.prove` shows for this template that the check cannot fail and the conversation meets
+    the proof's data assumptions, the marked render alone (``single_render=False`` forces the two renders).
+    """
     require_offsets(tokenizer)
     if validate:
         validate_messages(messages, tools)
     kwargs = dict(template_kwargs or {})
-    text = render(tokenizer, chat_template, messages, tools, kwargs)
-    if markers.MARKER_RE.search(text):
-        where = markers.reserved_path(messages, tools) or "the template's own text"
-        raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
-                                f"reference reserves for field markers")
-    structure = learn(tokenizer, chat_template, kwargs, messages, tools)
-    marking = _mark_faithfully(tokenizer, chat_template, messages, tools, kwargs, text)
-    fields, spans = marking.fields, marking.spans
-    segmenter = Segmenter(text, messages, fields, spans, structure)
-    segs, turns = segmenter.run()
+    found = None
+    if single_render and admits(prove(chat_template), messages, tools):
+        found = _marked_only(tokenizer, chat_template, messages, tools, kwargs)
+    if found is None:
+        found = _checked(tokenizer, chat_template, messages, tools, kwargs)
+    text, marking, structure, renders = found
+    return _segmentation(tokenizer, text, messages, marking, structure, renders,
+                         _encode_text(tokenizer, text, messages, tools))
+
+
+def _encode_text(tokenizer: Any, text: str, messages: Sequence[Mapping[str, Any]], tools: Any) -> tuple:
+    """:func:`encode`, with a lone surrogate in the data named by its JSON path (no tokenizer takes one); the
+    search runs only when encoding failed."""
     try:
-        ids, offsets = encode(tokenizer, text)
+        return encode(tokenizer, text)
     except (TypeError, UnicodeEncodeError):
         if not markers.SURROGATE_RE.search(text):
             raise
         where = markers.reserved_path(messages, tools, markers.SURROGATE_RE) or "the template's own text"
         raise SegmentationError(f"{where}: contains a lone surrogate (U+D800..U+DFFF), which is not Unicode text "
-                                "and cannot be tokenized") from None
+                                "and cannot be tokenized", kind="lone_surrogate") from None
+
+
+def _segmentation(tokenizer: Any, text: str, messages: Sequence[Mapping[str, Any]], marking: _Marking,
+                  structure: TemplateStructure, renders: int, encoded: tuple) -> Segmentation:
+    fields, spans = marking.fields, marking.spans
+    segmenter = Segmenter(text, messages, fields, spans, structure)
+    segs, turns = segmenter.run()
+    ids, offsets = encoded
     warnings = list(segmenter.warnings)
     warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
                     for s in spans if not s.complete)
@@ -225,7 +247,36 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
                     f"inspects its value); " + ("located by a perturbation diff" if k in marking.located else
                                                 "its text counts as template text of its turn")
                     for k in marking.unmarked)
-    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), marking.scope, warnings)
+    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), marking.scope, warnings,
+                        renders)
+
+
+def _marked_only(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]], tools: Any,
+                 kwargs: dict[str, Any]) -> tuple | None:
+    """The marked render alone (proved exact); ``None`` when anything goes wrong, so the checked path decides
+    with its own error messages (a template refusal, a marker overflow, a structure probe that fails)."""
+    try:
+        marked_messages, fields = markers.mark(messages, scope="all")
+        marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
+        structure = learn(tokenizer, chat_template, kwargs, messages, tools)
+    except (LossmaskError, markers.MarkerOverflow):
+        return None
+    # Escaped markers need no handling: the proof refuses templates that print marked text through repr or
+    # ASCII JSON, so any escape-like text here is in the real render too (where the checked path keeps it).
+    text, spans = markers.strip(marked)
+    return text, _Marking(fields, spans, "all"), structure, 1
+
+
+def _checked(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]], tools: Any,
+             kwargs: dict[str, Any]) -> tuple:
+    """The real render, then marked renders until one, markers removed, is the real render (``_mark_faithfully``)."""
+    text = render(tokenizer, chat_template, messages, tools, kwargs)
+    if markers.MARKER_RE.search(text):
+        where = markers.reserved_path(messages, tools) or "the template's own text"
+        raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
+                                f"reference reserves for field markers", kind="reserved_code_points")
+    structure = learn(tokenizer, chat_template, kwargs, messages, tools)
+    return text, _mark_faithfully(tokenizer, chat_template, messages, tools, kwargs, text), structure, 2
 
 
 @dataclass(frozen=True)
@@ -254,7 +305,7 @@ def _mark_faithfully(tokenizer: Any, chat_template: str, messages: Sequence[Mapp
         try:
             marked_messages, fields = markers.mark(messages, scope=scope, skip=skip)
         except markers.MarkerOverflow as exc:
-            raise SegmentationError(str(exc)) from None
+            raise SegmentationError(str(exc), kind="marker_overflow") from None
         try:
             marked = render(tokenizer, chat_template, marked_messages, tools, kwargs)
         except TemplateRefusal:  # markers sent the template down a branch that raises: not faithful
@@ -279,7 +330,8 @@ def _mark_faithfully(tokenizer: Any, chat_template: str, messages: Sequence[Mapp
         at = next((i for i, (a, b) in enumerate(zip(first_clean, text)) if a != b), min(len(first_clean), len(text)))
         raise SegmentationError(
             f"the template renders marked fields differently from the real ones (first difference at "
-            f"character {at}: {text[max(0, at - 20):at + 20]!r}), whichever fields are marked"
+            f"character {at}: {text[max(0, at - 20):at + 20]!r}), whichever fields are marked",
+            kind="markers_change_render",
         )
     skip = frozenset(range(n)) - keep
     fields, spans, _ = attempt("all", skip)

@@ -2,16 +2,20 @@
 
 Rendering goes through ``tokenizer.apply_chat_template(tokenize=False)`` so the text is byte-for-byte what a
 trainer using transformers would see: the same sandboxed Jinja environment (``ImmutableSandboxedEnvironment``),
-the same input normalisation (5.x drops ``None``-valued keys and aliases reasoning fields) and the same globals.
-Templates that print today's date (Llama 3.x, gpt-oss) call the ``strftime_now`` global; transformers 5.x turns
-callables passed as template kwargs into inert strings, so the pin is installed in the compiled template's own
-environment (:func:`pin_date`). It therefore also applies to any generator that renders the same template in the
-same process, which is what makes their token ids comparable with ours.
+the same input normalisation (5.x drops ``None``-valued keys and aliases reasoning fields) and the same globals,
+except one: templates that print today's date (Llama 3.x, gpt-oss) call the ``strftime_now`` global, and goldens
+need a fixed date. transformers 5.x turns callables passed as template kwargs into inert strings, and the global
+lives in an environment transformers compiles once per template text and shares with every caller in the
+process, so changing it there would change the date in the user's own renders of the same template. Instead
+:func:`pinned_template` defines ``strftime_now`` inside the template text itself: a different text, compiled into
+its own cache entry, used by our renders only. Nothing outside them changes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,35 +23,54 @@ from . import render_limits
 from .errors import TemplateRefusal
 from .render_limits import RenderLimitExceeded
 
-#: The date every render uses unless the caller pins another (goldens depend on it).
+#: The date every render uses (goldens depend on it).
 PINNED_DATE = _dt.date(2026, 1, 15)
+
+#: strftime directives (C89 and the common POSIX/glibc ones) and what they print for PINNED_DATE at midnight.
+_DIRECTIVES = "aAbBcCdDeFgGhHIjmMnprRStTuUVwWxXyYzZ"
 
 
 def pinned_strftime(fmt: str) -> str:
-    return PINNED_DATE.strftime(fmt)
+    """``strftime_now`` for :data:`PINNED_DATE` (midnight), as a Python function: what the pinned macro prints."""
+    return _dt.datetime.combine(PINNED_DATE, _dt.time()).strftime(fmt)
 
 
-def pin_date(chat_template: str) -> None:
-    """Make ``strftime_now`` in this template return :data:`PINNED_DATE` (idempotent, per template text).
+@functools.lru_cache(maxsize=1)
+def _strftime_macro() -> str:
+    """A one-line Jinja macro ``strftime_now(format)`` printing :data:`PINNED_DATE`, directive by directive."""
+    values = {c: pinned_strftime("%" + c) for c in _DIRECTIVES}
+    values["%"] = "%"
+    table = json.dumps(values, ensure_ascii=True)
+    return ("{%- macro strftime_now(format) -%}{%- set d = " + table + " -%}"
+            "{%- set ns = namespace(out='', pct=false) -%}{%- for c in format -%}"
+            "{%- if ns.pct -%}{%- set ns.out = ns.out ~ (d[c] if c in d else '%' ~ c) -%}{%- set ns.pct = false -%}"
+            "{%- elif c == '%' -%}{%- set ns.pct = true -%}{%- else -%}{%- set ns.out = ns.out ~ c -%}{%- endif -%}"
+            "{%- endfor -%}{{- ns.out ~ ('%' if ns.pct else '') -}}{%- endmacro %}{{ '' }}")
 
-    Raises :class:`TemplateRefusal` when the template does not compile (a Jinja syntax error).
+
+def pinned_template(chat_template: str) -> str:
+    """``chat_template`` with ``strftime_now`` defined in it to print :data:`PINNED_DATE`; unchanged when the
+    template never calls it.
+
+    The prefix is one line (template error line numbers stay those of the file) and ends with an expression tag,
+    so ``trim_blocks`` cannot swallow a newline the template starts with.
     """
+    if "strftime_now" not in chat_template:
+        return chat_template
+    return _strftime_macro() + chat_template
+
+
+def check_template(chat_template: str) -> None:
+    """Compile ``chat_template`` as transformers would; a Jinja syntax error is a :class:`TemplateRefusal`."""
     try:
         from transformers.utils.chat_template_utils import _compile_jinja_template
     except ImportError:  # pragma: no cover - very old transformers
         return
     render_limits.scan(chat_template)  # constant expressions Jinja would fold into gigabytes while compiling
     try:
-        compiled = _compile_jinja_template(chat_template)
-        if compiled.globals.get("strftime_now") is pinned_strftime:
-            return
+        _compile_jinja_template(chat_template)
     except Exception as exc:  # TemplateSyntaxError, or an ImportError for a missing jinja2
-        line = getattr(exc, "lineno", None)
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise TemplateRefusal(f"template does not compile ({type(exc).__name__}: {first}"
-                              + (f", template line {line})" if line else ")")) from None
-    compiled.environment.globals["strftime_now"] = pinned_strftime
-    compiled.globals["strftime_now"] = pinned_strftime
+        raise TemplateRefusal(describe_template_error(exc)) from None
 
 
 def render(
@@ -61,8 +84,7 @@ def render(
     """Return the rendered text; raise :class:`TemplateRefusal` when the template raises."""
     kwargs = dict(template_kwargs or {})
     try:
-        bounded = render_limits.prepare(chat_template)  # our own compiled copy, with the render limits
-        pin_date(bounded)
+        bounded = render_limits.prepare(pinned_template(chat_template))  # our own compiled copy, with limits
         with render_limits.limited():
             text = tokenizer.apply_chat_template(
                 list(messages),
@@ -84,6 +106,9 @@ def render(
 def describe_template_error(exc: BaseException) -> str:
     name = type(exc).__name__
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if name == "TemplateSyntaxError" or isinstance(exc, ImportError):
+        line = getattr(exc, "lineno", None)
+        return f"template does not compile ({name}: {message}" + (f", template line {line})" if line else ")")
     if name in {"TemplateError", "TemplateRuntimeError"}:
         return f"template refused the conversation: {message}"
     if name == "SecurityError":

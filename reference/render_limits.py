@@ -54,6 +54,8 @@ _WIDTH = re.compile(r"\d+")
 class RenderLimitExceeded(LossmaskError):
     """The template would take longer, or build more text, than the render limits allow."""
 
+    kind = "render_limit"
+
 
 @dataclass(frozen=True)
 class RenderLimits:

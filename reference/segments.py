@@ -8,7 +8,6 @@ these labels alone, so the labels are the whole contract between segmentation an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 # Parts written by a message field (the data).
@@ -53,9 +52,11 @@ class Segment(NamedTuple):
     source: Source
 
 
-@dataclass(frozen=True, slots=True)
-class AssistantTurn:
-    """Where one assistant message landed in the render (character offsets, all half-open)."""
+class AssistantTurn(NamedTuple):
+    """Where one assistant message landed in the render (character offsets, all half-open).
+
+    A named tuple for the same reason as :class:`Segment`: one per assistant message of a long trajectory.
+    """
 
     message: int
     header: tuple[int, int]

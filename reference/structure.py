@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import markers
-from .errors import LossmaskError
+from .cache import PerObjectCache
+from .errors import PROBE_REFUSED, LossmaskError
 from .render import render
 
 PROBE_SYSTEM = "Probe instructions."
@@ -179,21 +180,23 @@ def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None, me
 
 def _learn_cached(tokenizer: Any, template: str, kw: str, kwargs: dict | None,
                   shape: ProbeShape) -> TemplateStructure:
-    """One probe run per (tokenizer, template, kwargs, shape); a refusal is cached too (raised again)."""
-    key = (id(tokenizer), template, kw, shape.key())
-    found = _CACHE.get(key)
-    if found is None:
+    """One probe run per (tokenizer, template, kwargs, shape) while the tokenizer lives; a refusal is cached too
+    (raised again)."""
+
+    def probe() -> TemplateStructure | LossmaskError:
         try:
-            found = _learn(tokenizer, template, dict(kwargs or {}), shape)
+            return _learn(tokenizer, template, dict(kwargs or {}), shape)
         except LossmaskError as exc:
-            found = exc
-        _CACHE[key] = found
+            return type(exc)(*exc.args, kind=exc.kind)  # without its traceback, whose frames would keep the tokenizer alive
+
+    found = _CACHE.get(tokenizer, (template, kw, shape.key()), probe)
     if isinstance(found, LossmaskError):
-        raise type(found)(*found.args) from None
+        raise type(found)(*found.args, kind=found.kind) from None
     return found
 
 
-_CACHE: dict[tuple[int, str, str, str], TemplateStructure | LossmaskError] = {}
+#: Per tokenizer (weakly held): a structure, or the refusal, per (template, kwargs, probe shape).
+_CACHE: PerObjectCache[TemplateStructure | LossmaskError] = PerObjectCache(per_object=64)
 
 
 def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> TemplateStructure:
@@ -203,7 +206,8 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
         plain = _render(tokenizer, template, user, None, kwargs, shape)
         prompted = _render(tokenizer, template, user, None, kwargs, shape, add_generation_prompt=True)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}") from None
+        raise LossmaskError(f"cannot probe the template with a one-user conversation: {exc}",
+                            kind=PROBE_REFUSED) from None
     if prompted.startswith(plain):
         gen = prompted[len(plain):]
     else:
@@ -219,7 +223,14 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
     try:
         text, spans, fields = _marked_render(tokenizer, template, convo, None, kwargs, shape)
     except LossmaskError as exc:
-        raise LossmaskError(f"cannot probe the template with a two-exchange conversation: {exc}") from None
+        # A template can refuse a second exchange it never sees in the data (a code path the conversation
+        # does not take): learn from one exchange, with the header taken as the generation prompt.
+        notes.append(f"template refuses a two-exchange probe ({exc}); structure learned from one exchange")
+        try:
+            text, spans, fields = _marked_render(tokenizer, template, convo[:2], None, kwargs, shape)
+        except LossmaskError as exc2:
+            raise LossmaskError(f"cannot probe the template with a one-exchange conversation: {exc2}",
+                                kind=PROBE_REFUSED) from None
     by_message = {}
     for span in spans:
         by_message.setdefault(fields[span.field].message, []).append(span)

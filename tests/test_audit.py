@@ -247,3 +247,33 @@ def test_an_unexpected_reference_exception_is_a_counted_error(planted, monkeypat
     report, _ = audit(planted[0], CONFIG, workers=1)
     assert report["errors"]["by_reason"]["reference-error: IndexError: boom"] > 0
     assert report["samples"] == 210 and report["rendered"] > 0
+
+
+PARTS_SAMPLE = [{"role": "user", "content": [{"type": "text", "text": "Name a moon of Saturn."}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "Titan is a moon of Saturn."}]}]
+
+
+@pytest.mark.parametrize("family,finding", [("llama3", F.PARTS_AS_REPR), ("deepseek_v4", F.PARTS_AS_REPR),
+                                            ("qwen3", F.PARTS_DROPPED), ("qwen3_5", None)])
+def test_content_parts_printed_as_repr_or_dropped_are_findings(tmp_path, family, finding):
+    """Llama 3.x and DeepSeek V4 print the parts' Python repr, Qwen3 drops them, Qwen3.5 joins them (no finding);
+    the templates that raise on parts are template refusals, counted as errors."""
+    path = tmp_path / "parts.jsonl"
+    plain = [{"role": "user", "content": "Name a moon of Saturn."}, {"role": "assistant", "content": "Titan."}]
+    path.write_text(json.dumps(PARTS_SAMPLE) + "\n" + json.dumps(plain) + "\n", encoding="utf-8")
+    report, _ = audit(path, AuditConfig(tokenizer=family), workers=1)
+    parts = {k: v for k, v in report["findings"].items() if k.startswith("content-parts")}
+    assert report["rendered"] == 2
+    assert parts == ({finding: 1} if finding else {})
+    if finding:
+        assert [e["line"] for e in report["examples"][finding]] == [1]
+        assert report["examples"][finding][0]["detail"].startswith("$.messages[")
+
+
+def test_content_parts_finding_names_the_part():
+    text_repr = "user: [{'type': 'text', 'text': 'Name a moon of Saturn.'}]"
+    assert F.content_parts(PARTS_SAMPLE[:1], text_repr) == (
+        F.PARTS_AS_REPR, "$.messages[0].content[0]: the render prints the part itself (user text as a Python/JSON "
+        "object), not its text")
+    assert F.content_parts(PARTS_SAMPLE, "Name a moon of Saturn.")[0] == F.PARTS_DROPPED
+    assert F.content_parts(PARTS_SAMPLE, "Name a moon of Saturn. Titan is a moon of Saturn.") is None

@@ -4,8 +4,8 @@ project that has its own ``reference`` and ``conformance`` packages.
 The wheel is built from the sdist (``uv build`` does sdist → wheel, as pip does from PyPI), so a file missing from
 either fails here. The venv gets the transformers/tokenizers pair this suite runs on (the goldens' pair on CI).
 Every command then runs with the user's project as the current directory and nothing of this checkout on the
-import path: ``lossmask families``, ``lossmask check reference`` (all 578 records), a generator module in the
-user's directory, the pytest plugin (one family, 102 records, to keep it short) and the plugin with a misspelt
+import path: ``lossmask families``, ``lossmask check reference`` (every record), a generator module in the
+user's directory, the pytest plugin (one family, qwen3_5, to keep it short) and the plugin with a misspelt
 family. The user's packages record who imports them, so lossmask importing them (the old top-level
 ``reference``/``conformance`` names, or a worker with the current directory first on its path) fails the test.
 """
@@ -24,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+from lossmask.golden import expected_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Repository folders and where they are installed (pyproject.toml's package-dir).
@@ -155,7 +157,7 @@ def test_the_wheel_carries_every_package_file(installed):
         assert needed in names
     tokenizers = [n for n in names if n.startswith("lossmask/fixtures/tokenizers/") and n.endswith("tokenizer.json.xz")]
     goldens = [n for n in names if n.startswith("lossmask/fixtures/golden/") and n.endswith(".json")]
-    assert len(tokenizers) >= 8 and len(goldens) >= 578
+    assert len(tokenizers) >= 8 and len(goldens) >= len(expected_keys())
     assert not [n for n in names if n.split("/")[0] in ("reference", "conformance", "fixtures", "tests")]
 
 
@@ -176,10 +178,10 @@ def test_commands_run_from_a_user_project_with_its_own_reference_package(install
     assert "qwen3_5" in json.loads(families.stdout)
     mask = installed.run(str(installed.bin / "lossmask"), "mask", "--family", "qwen2_5", "--messages", "chat.json", "--json")
     assert mask.returncode == 0 and sum(json.loads(mask.stdout)["loss_mask"]) > 0, mask.stderr
-    check = installed.run(str(installed.bin / "lossmask"), "check", "reference", "--json-report", "report.json")
+    check = installed.run(str(installed.bin / "lossmask"), "check", "reference", "--json", "report.json")
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     results = json.loads((installed.project / "report.json").read_text())["results"]
-    assert len(results) == 578 and {r["verdict"] for r in results} == {"pass"}
+    assert len(results) == len(expected_keys()) and {r["verdict"] for r in results} == {"pass"}
     own = installed.run(str(installed.bin / "lossmask"), "check", "usermasks:generate", "--family", "qwen2_5",
                         "--category", "single_turn")
     assert own.returncode == 0 and "5 cases" in own.stdout and "5 pass" in own.stdout, own.stdout + own.stderr
@@ -190,7 +192,8 @@ def test_the_pytest_plugin_runs_from_the_user_project(installed):
     out = installed.run(str(installed.python), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "--lossmask-generator", "reference", "--lossmask-family", "qwen3_5")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "103 passed" in out.stdout  # 102 qwen3_5 records (3 templates x 34 cases) and the user's own test
+    records = [k for k in expected_keys() if k[0] == "qwen3_5"]
+    assert f"{len(records) + 1} passed" in out.stdout  # every qwen3_5 record and the user's own test
     assert installed.imports() == [], "lossmask imported the user's own package"
 
 

@@ -161,6 +161,9 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
         out.finding(F.NO_SUPERVISED, index, line, f"no token supervised under {config.profile}", payload)
     if seg.warnings:
         out.finding(F.SEGMENTATION_WARNING, index, line, seg.warnings[0], payload)
+    parts = F.content_parts(messages, seg.text)
+    if parts:
+        out.finding(parts[0], index, line, parts[1], payload)
     if state.generator is not None:
         compare_generator(state, config, seg, masks, messages, tools, record, out)
 

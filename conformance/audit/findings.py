@@ -6,6 +6,7 @@ functions of the messages and the tokenizer's vocabulary, so they are cheap and 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ EMPTY_ASSISTANT = "empty-assistant-turn"
 STRADDLE = "straddling-token"
 NO_SUPERVISED = "no-supervised-token"
 SEGMENTATION_WARNING = "segmentation-warning"
+PARTS_AS_REPR = "content-parts-as-repr"
+PARTS_DROPPED = "content-parts-dropped"
 GENERATOR_DIVERGENCE = "generator-token-divergence"
 GENERATOR_MISMATCH = "generator-mask-mismatch"
 GENERATOR_ERROR = "generator-error"
@@ -81,4 +84,28 @@ def empty_assistant_turn(messages: Sequence[Mapping[str, Any]]) -> str | None:
         if any(isinstance(message.get(k), str) and message[k].strip() for k in REASONING_KEYS):
             continue
         return f"$.messages[{i}]: assistant message with no content, reasoning or tool calls"
+    return None
+
+
+def content_parts(messages: Sequence[Mapping[str, Any]], text: str) -> tuple[str, str] | None:
+    """``(finding, detail)`` for the first text part the render prints as data or drops; ``None`` otherwise.
+
+    Content given as parts (``[{"type": "text", "text": ...}]``) is joined by some templates, but others print
+    the list itself (``{{ content }}``: the Python repr, or its JSON) or skip non-string content, so the model is
+    trained to write ``[{'type': 'text', ...}]`` or on a turn without the text. Found by plain search of the
+    render for the part's serialised forms and for its text.
+    """
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            if not isinstance(part, Mapping) or not isinstance(part.get("text"), str) or not part["text"].strip():
+                continue
+            serialised = (repr(dict(part)), json.dumps(part, ensure_ascii=False), json.dumps(part))
+            if any(form in text for form in serialised):
+                return PARTS_AS_REPR, (f"$.messages[{i}].content[{j}]: the render prints the part itself "
+                                       f"({message.get('role')} text as a Python/JSON object), not its text")
+            if part["text"].strip() not in text:
+                return PARTS_DROPPED, f"$.messages[{i}].content[{j}].text: not in the render (the template drops it)"
     return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from ..errors import UsageError
 from .tally import INVALID_LINE
 
 BATCH_ROWS = 1024
+#: DATA that stands for JSON lines on standard input.
+STDIN = "-"
 #: Default largest sample (one JSONL line) the audit parses; longer lines are counted, not read into memory.
 DEFAULT_MAX_SAMPLE_BYTES = 16 * 1024 * 1024
 _SKIP_CHUNK = 1 << 20
@@ -52,11 +55,14 @@ class Source:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.total: int | None = None
+        self.size: int | None = None
+        if str(path) == STDIN:  # JSON lines on standard input
+            self.kind = "jsonl"
+            return
         if not self.path.exists():
             raise UsageError(f"{self.path}: no such file or directory")
         self.kind = detect_kind(self.path)
-        self.total: int | None = None
-        self.size: int | None = None
         if self.kind == "jsonl":
             self.size = self.path.stat().st_size
         elif self.kind == "parquet":
@@ -104,43 +110,52 @@ def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_SAMPLE_BYTES) -> Iterato
     oversized sample. A compressed file that turns out truncated or not gzip ends the stream with one counted
     error naming the line where reading stopped: nothing after it can be decoded.
     """
+    if str(path) == STDIN:
+        yield from _jsonl_lines(lambda: sys.stdin.buffer, max_bytes)
+        return
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    index = 0
-    lineno = 0
-    position = 0
+    yield from _jsonl_lines(lambda: opener(path, "rb"), max_bytes)
+
+
+def _jsonl_lines(open_stream: Any, max_bytes: int) -> Iterator[Record]:
+    index = lineno = position = 0
+    raw = None
     try:
-        with opener(path, "rb") as raw:
-            while True:
-                data = raw.readline(max_bytes + 1)
-                if not data:
-                    return
-                lineno += 1
-                position += len(data)
-                if len(data) > max_bytes and not data.endswith(b"\n"):
-                    size = len(data)
-                    while True:  # skip the rest of the line without keeping it
-                        more = raw.readline(_SKIP_CHUNK)
-                        size += len(more)
-                        if not more or more.endswith(b"\n"):
-                            break
-                    position += size - len(data)
-                    yield Record(index, lineno, BadBytes(f"{size:,} bytes, over the {max_bytes:,}-byte sample limit "
-                                                         "(--max-sample-bytes)", OVERSIZED), position)
-                    index += 1
-                    continue
-                if not data.strip():
-                    continue
-                try:
-                    text: Any = data.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
-                yield Record(index, lineno, text, position)
+        raw = open_stream()
+        while True:
+            data = raw.readline(max_bytes + 1)
+            if not data:
+                return
+            lineno += 1
+            position += len(data)
+            if len(data) > max_bytes and not data.endswith(b"\n"):
+                size = len(data)
+                while True:  # skip the rest of the line without keeping it
+                    more = raw.readline(_SKIP_CHUNK)
+                    size += len(more)
+                    if not more or more.endswith(b"\n"):
+                        break
+                position += size - len(data)
+                yield Record(index, lineno, BadBytes(f"{size:,} bytes, over the {max_bytes:,}-byte sample limit "
+                                                     "(--max-sample-bytes)", OVERSIZED), position)
                 index += 1
+                continue
+            if not data.strip():
+                continue
+            try:
+                text: Any = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
+            yield Record(index, lineno, text, position)
+            index += 1
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         reason = str(exc) or type(exc).__name__
         yield Record(index, lineno + 1, BadBytes(f"unreadable from here on: {type(exc).__name__}: {reason} "
                                                  f"(after line {lineno}, byte {position:,} of the decoded stream)",
                                                  UNREADABLE), position)
+    finally:
+        if raw is not None and raw is not sys.stdin.buffer:
+            raw.close()
 
 
 

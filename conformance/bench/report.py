@@ -52,8 +52,12 @@ def versions() -> dict[str, str]:
     return out
 
 
+def json_text(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
-    write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_text(path, json_text(report))
 
 
 def replace_region(existing: str, body: str) -> str:

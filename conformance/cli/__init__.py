@@ -17,13 +17,32 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 #: Subcommand modules, in help order. A module missing from this checkout is skipped.
-COMMANDS = ("families", "mask", "check", "regenerate", "smoke", "bench", "audit")
+COMMANDS = ("families", "mask", "check", "regenerate", "smoke", "bench", "audit", "zoo")
+
+
+def version_line() -> str:
+    """``lossmask X (transformers Y, tokenizers Z, Python V)``: what a bug report needs, without importing them."""
+    from importlib import metadata
+
+    from lossmask import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (f"lossmask {__version__} (transformers {installed('transformers')}, tokenizers {installed('tokenizers')}, "
+            f"Python {sys.version.split()[0]})")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lossmask", description="Conformance suite for SFT loss masks on real tokenizers and chat templates."
+        prog="lossmask", description="Conformance suite for SFT loss masks on real tokenizers and chat templates.",
+        epilog="`lossmask COMMAND --help` describes a command, with examples. Exit codes: 0 success, 1 a check "
+               "found failures, 2 usage error (one line on stderr).",
     )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

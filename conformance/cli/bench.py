@@ -1,6 +1,7 @@
 """``lossmask bench``: how much the reference mask costs against one render + tokenization, and how it grows.
 
-Thin wrapper: measurement lives in :mod:`lossmask.bench.measure`, the report in :mod:`lossmask.bench.report`.
+The command line only; measurement lives in :mod:`lossmask.bench.measure`, the report in
+:mod:`lossmask.bench.report`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,26 @@ from typing import Any
 from lossmask.reference.errors import LossmaskError
 
 from ..errors import UsageError
+from . import outputs
+from .command import add_command
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("bench", help="benchmark the reference against the floor and a per-message baseline",
-                       description=__doc__)
+    p = add_command(
+        sub, "bench", summary="benchmark the reference against one render + tokenization",
+        description="""Time the reference mask against the floor, one apply_chat_template(tokenize=True) (one
+        render and one tokenization), and against a per-message baseline, on synthetic conversations of growing
+        length for each family; then a per-step breakdown of the reference and the time of a conformance run over
+        all fixtures. Timings compare methods within one run on one machine; a shared machine makes them noisy.
+
+        Writes a JSON report and, with --markdown, the bench region of a markdown file such as BENCHMARKS.md
+        (its other regions are kept). Exit 0, or 1 when a family could not be measured.""",
+        examples=["lossmask bench --quick", "lossmask bench --json bench.json --markdown BENCHMARKS.md",
+                  "lossmask bench --family qwen3_5 --sizes 2,32,256 --reps 3 --no-conformance"])
     p.add_argument("--quick", action="store_true", help="a smaller set (3 families, up to 32 turns)")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report here")
-    p.add_argument("--markdown", metavar="PATH", help="write the bench region of this markdown file "
-                                                      "(e.g. BENCHMARKS.md; other regions are kept)")
+    outputs.add_report(p, "--json", "the JSON report")
+    outputs.add_report(p, "--markdown", "the bench region of a markdown file such as BENCHMARKS.md (its other "
+                       "regions are kept)")
     p.add_argument("--family", action="append", help="only this family (repeatable; default: all bundled)")
     p.add_argument("--sizes", help="comma-separated turn counts (default 2,8,32,128,256; --quick 2,8,32)")
     p.add_argument("--reps", type=int, help="repetitions per measurement (default 5; --quick 3)")
@@ -49,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import assets
     from ..bench import measure, report, suite
 
+    outputs.preflight(args, ["--json", "--markdown"])
     known = assets.families()
     families = args.family or (list(measure.QUICK_FAMILIES) if args.quick else list(known))
     for fam in families:
@@ -83,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
         log("timing the conformance run over all fixtures ...")
         doc["conformance"] = suite.time_suite(families=None if not args.family else families)
     if args.json:
-        report.write_json(args.json, doc)
-    if args.markdown:
+        outputs.write(args.json, report.json_text(doc))
+    if args.markdown and args.markdown != outputs.STDOUT:
         report.write_markdown(args.markdown, doc)
-    print(report.markdown(doc))
+    print(report.markdown(doc), file=sys.stderr if args.json == outputs.STDOUT else sys.stdout)
     return 1 if doc["errors"] else 0

@@ -14,11 +14,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..console import make_console
 from ..runner.limits import add_limit_args, from_args
+from . import outputs
+from .command import add_command
+
+
+REPORTS = ("--json", "--junit", "--html")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="score a mask generator against the golden fixtures", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(
+        sub, "check", summary="score a mask generator against the golden fixtures",
+        description="""Run a mask generator on every golden record (family x template variant x case) in isolated
+        worker processes, with a deadline per case, and compare its ids and mask with the goldens under a profile;
+        failures are explained and grouped by cause.
+
+        SPEC is reference, an entry point in the lossmask.generators group, module:function (found from the
+        current directory too), path/to/file.py:function, or jsonl:COMMAND for a process of any language speaking
+        JSON lines. Exit 0 when every record passes (or is declined), 1 when any fails, 2 for a usage error (an
+        unknown generator, family, category, case or profile, or a report path that cannot be written), found
+        before any case runs.""",
+        examples=[
+            "lossmask check mypkg.masks:get_loss_mask",
+            "lossmask check ./masks.py:generate --family qwen3_5 --category multi_turn --profile slime-qwen3_5",
+            "lossmask check 'jsonl:node my_generator.mjs' --json report.json --junit junit.xml --html report.html",
+            "lossmask check reference --json - > report.json",
+        ])
     p.add_argument("spec", metavar="SPEC", nargs="?", default=os.environ.get("LOSSMASK_GENERATOR", "reference"),
                    help="the generator (default: $LOSSMASK_GENERATOR or reference)")
     p.add_argument("--profile", help="compare under this profile (default: the one the generator claims)")
@@ -28,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_limit_args(p, "seconds a case may take, from the moment it is handed to the generator, before the "
                    "process is stopped (default 60)")
     p.add_argument("--jobs", type=_jobs, default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
-    p.add_argument("--json-report", metavar="PATH", help="write the JSON report here")
-    p.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
-    p.add_argument("--html", metavar="PATH", help="write a self-contained HTML page here")
+    outputs.add_report(p, "--json", "the JSON report", "--json-report")
+    outputs.add_report(p, "--junit", "JUnit XML")
+    outputs.add_report(p, "--html", "a self-contained HTML page")
     p.add_argument("--max-failures", type=int, default=10, metavar="N",
                    help="failing cases explained one by one after the summary by cause (default 10; 0: none)")
     p.add_argument("--details", type=int, dest="max_failures", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
@@ -50,10 +70,12 @@ def _jobs(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from ..runner import Selection, reports
     from ..runner import run as run_generator
-    from ..runner.html_report import write_html
+    from ..runner.html_report import render_html
     from ..runner.terminal import print_run
 
-    console = make_console()
+    outputs.preflight(args, REPORTS)
+    # a report on standard output keeps it clean: the summary goes to stderr then
+    console = make_console(stderr=outputs.any_on_stdout(args, REPORTS))
     sel = Selection(args.family, args.category, args.cases)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[last]}"), TimeRemainingColumn(), console=make_console(stderr=True),
@@ -67,12 +89,12 @@ def run(args: argparse.Namespace) -> int:
 
         progress.update(task, total=len(select(sel)))
         outcome = run_generator(args.spec, sel, args.profile, args.timeout, args.jobs, tick, limits=from_args(args))
-    if args.json_report:
-        reports.write_json(outcome, args.json_report)
+    if args.json:
+        outputs.write(args.json, reports.json_text(outcome))
     if args.junit:
-        reports.write_junit(outcome, args.junit)
+        outputs.write(args.junit, reports.junit_xml(outcome))
     if args.html:
-        write_html(outcome, args.html)
+        outputs.write(args.html, render_html(outcome))
     print_run(console, outcome, args.max_failures)
     harness = [r for r in outcome.results if "harness_error" in r.details]
     if harness:

@@ -9,22 +9,30 @@ from rich.table import Table
 
 from .. import assets
 from ..console import make_console
+from . import outputs
+from .command import add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("families", help="list bundled tokenizer families, variants and provenance")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = add_command(
+        sub, "families", summary="list bundled tokenizer families, variants and provenance",
+        description="""The tokenizer families bundled with lossmask (loaded offline, checked against sha256), the
+        template variants of each, the models they cover, where the files came from and their licences. A
+        tokenizer that is a faithful rebuild rather than the published file is marked.""",
+        examples=["lossmask families", "lossmask families --json", "lossmask families --json families.json"])
+    outputs.add_report(p, "--json", "JSON instead of the table", stdout_flag=True)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    outputs.preflight(args, ["--json"])
     fams = assets.families()
-    if args.json:
-        print(json.dumps({
+    if args.json is not None:
+        outputs.write(args.json, json.dumps({
             name: {"variants": f.variant_names, "models": f.models, "tokenizer_source": f.tokenizer_source,
                    "template_source": f.template_source, "license": f.license, "rebuilt": f.rebuilt}
             for name, f in fams.items()
-        }, indent=2, ensure_ascii=False))
+        }, indent=2, ensure_ascii=False) + "\n")
         return 0
     table = Table(title="Bundled tokenizer families (offline, sha256-verified)", show_lines=True)
     for col in ("family", "variants", "models", "tokenizer", "licence"):

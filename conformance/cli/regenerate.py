@@ -10,11 +10,19 @@ import argparse
 from rich.table import Table
 
 from ..console import make_console
+from .command import add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("regenerate", help="rewrite fixtures/golden from the reference (or --check for drift)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(
+        sub, "regenerate", summary="rewrite the golden fixtures from the reference (or --check for drift)",
+        description="""Compute every golden record with the reference and rewrite fixtures/golden atomically,
+        printing what changed per family and case; with --check, write nothing and name the drifted files.
+
+        A golden is reviewed data: read the diff before committing a regeneration. Exit 0 when nothing drifted
+        (or the goldens were rewritten), 1 when --check found drift or a case failed, 2 for a usage error.""",
+        examples=["lossmask regenerate --check", "lossmask regenerate --family qwen3_5",
+                  "lossmask regenerate --check --case plain_answer --case single_call"])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and name the drifted files")
     p.add_argument("--family", action="append", help="only this bundled family (repeatable)")
     p.add_argument("--case", action="append", dest="cases", help="only this case id (repeatable)")

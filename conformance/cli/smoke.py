@@ -14,14 +14,29 @@ import argparse
 import os
 import time
 
+from ..console import make_console
 from ..errors import UsageError
+from . import outputs
+from .command import add_command
 
 DEFAULT_FAMILIES = ("qwen3", "qwen3_5")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("smoke", help="tiny-model SFT smoke run on a generator's masks (needs torch)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(
+        sub, "smoke", summary="tiny-model SFT smoke run on a generator's masks (needs torch)",
+        description="""Train tiny Qwen3 / Qwen3.5 models, built from config over the real vocabulary, on the
+        fixture conversations with labels from the generator's mask, and check what the optimiser sees: the
+        loss equals a cross-entropy computed from the mask; no gradient reaches unsupervised or padded positions
+        and every supervised token gets one; the trained-token count equals the mask's sum; the trained tokens
+        are those the claimed profile supervises; the loss falls below half its start when overfitting one batch.
+        It also measures per-message against full-render token counts on multi-turn reasoning conversations.
+
+        CPU: one thread and a compact vocabulary; CUDA: the full vocabulary in bf16. Needs torch
+        (pip install 'lossmask-conformance[smoke]'). Exit 0 when every check passes, 1 otherwise, 2 for a
+        usage error.""",
+        examples=["lossmask smoke", "lossmask smoke --generator mypkg.masks:get_loss_mask --family qwen3_5 --json smoke.json",
+                  "lossmask smoke --device cuda --steps 60"])
     p.add_argument("--generator", metavar="SPEC", default=os.environ.get("LOSSMASK_GENERATOR", "reference"),
                    help="generator spec as for `lossmask check` (default: $LOSSMASK_GENERATOR or reference)")
     p.add_argument("--family", action="append",
@@ -37,9 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--category", action="append", help="only cases of this category (repeatable)")
     p.add_argument("--baseline", metavar="SPEC", default=None,
                    help="per-message generator measured against the full render "
-                        "(default: conformance.baselines.per_message:generate)")
+                        "(default: lossmask.baselines.per_message:generate)")
     p.add_argument("--no-savings", action="store_true", help="skip the per-message vs full-render measurement")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report here")
+    outputs.add_report(p, "--json", "the JSON report")
     p.add_argument("--quiet", action="store_true", help="no terminal summary")
     p.set_defaults(run=run)
 
@@ -54,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..smoke import report, savings
     from ..smoke.run import Settings, device_info, resolve_device, run_family
 
+    outputs.preflight(args, ["--json"])
     if args.steps < 0:
         raise UsageError(f"--steps {args.steps}: must be >= 0")
     families = args.family or list(DEFAULT_FAMILIES)
@@ -61,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
     for fam in families:
         if fam not in known:
             raise UsageError(f"unknown family {fam!r}; bundled: {', '.join(known)}")
+    from ..generators.pinned_date import pin_for_generators
+
+    pin_for_generators()  # the generator renders in this process: with the date the reference pins
     generator = generators.load(args.generator)
     if generator.fn is None:
         raise UsageError(f"generator {args.generator!r} is a subprocess (jsonl:); the smoke run needs an in-process "
@@ -75,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                 else savings.measure(families, corpus, args.baseline or savings.BASELINE))
     doc = report.document(generator, device_info(device), settings, runs, measured, time.perf_counter() - start)
     if args.json:
-        report.write_json(args.json, doc)
+        outputs.write(args.json, report.json_text(doc))
     if not args.quiet:
-        report.print_summary(doc)
+        report.print_summary(doc, make_console(stderr=args.json == outputs.STDOUT))
     return 0 if doc["passed"] else 1

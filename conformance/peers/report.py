@@ -1,7 +1,7 @@
 """Regenerate PEERS.md from the JSON reports that ``nox -s peers`` writes to ``peers/results/*.json``.
 
 Why generated: the page is evidence, so every number and every "what it does differently" line is derived from
-verdicts and explanations of real runs (``lossmask check ... --json-report``), never typed by hand. Run
+verdicts and explanations of real runs (``lossmask check ... --json``), never typed by hand. Run
 ``python -m lossmask.peers.report [RESULTS_DIR] [--out PEERS.md]`` after the sessions.
 """
 

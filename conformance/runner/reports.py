@@ -34,8 +34,12 @@ def to_json(run: Run) -> dict[str, Any]:
     }
 
 
+def json_text(run: Run) -> str:
+    return json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n"
+
+
 def write_json(run: Run, path: str | Path) -> None:
-    write_text(Path(path), json.dumps(to_json(run), indent=1, ensure_ascii=False) + "\n")
+    write_text(Path(path), json_text(run))
 
 
 def junit_classnames(labels: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -61,6 +65,10 @@ def _identifier(part: str) -> str:
 
 
 def write_junit(run: Run, path: str | Path) -> None:
+    write_text(Path(path), junit_xml(run))
+
+
+def junit_xml(run: Run) -> str:
     """One testsuite per template, one testcase per case. A failure's message is the one-line explanation and its
     body the terminal's compact context (:mod:`.case_text`); times are each case's own (see :class:`Result`)."""
     root = ET.Element("testsuites", name=f"lossmask {run.generator['name']}")
@@ -86,4 +94,4 @@ def write_junit(run: Run, path: str | Path) -> None:
         suite.set("skipped", str(sum(1 for c in cases if c.find("skipped") is not None)))
         suite.set("time", f"{sum(float(c.get('time')) for c in cases):.3f}")
     ET.indent(root)
-    write_text(Path(path), ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

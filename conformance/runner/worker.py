@@ -57,9 +57,6 @@ class Tokenizers:
                 first = assets.load_bundled(family, variant).tokenizer
             else:
                 first = read()
-            from lossmask.reference.render import pin_date
-
-            pin_date(req["chat_template"])
             self.by_key[key] = PristineTokenizer(first, read)
         return self.by_key[key]
 
@@ -105,6 +102,9 @@ def main(argv: list[str]) -> int:
     from .protocol import PROTOCOL, encode
 
     _search_current_directory()
+    from ..generators.pinned_date import pin_for_generators
+
+    pin_for_generators()  # this process exists to run the generator: its renders print the goldens' date
     try:
         gen = load(argv[0])
     except BaseException as exc:  # noqa: BLE001 - SystemExit at import included: reported as a usage error

@@ -36,8 +36,12 @@ def document(generator: Any, device: dict[str, Any], settings: Any, runs: list[d
     }
 
 
+def json_text(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
 def write_json(path: str, doc: dict[str, Any]) -> None:
-    write_text(Path(path), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    write_text(Path(path), json_text(doc))
 
 
 def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:

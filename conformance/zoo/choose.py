@@ -3,7 +3,9 @@
 1. **Its own**: a bundled family whose default or variant template is byte-identical to this one (sha256).
 2. Otherwise **the best marker cover**: the template's *markers* are the added-vocabulary strings of any bundled
    tokenizer that occur literally in the template source (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``...);
-   the family whose own added vocabulary holds the most of them wins. Ties go to a published (not rebuilt)
+   the family whose *special* tokens hold the most of them wins (the structural markers: ``<|eot_id|>``,
+   ``<|im_start|>``; a tokenizer's ordinary added words such as ``<tool_call>`` count next). Ties go to a tokenizer that defines
+   the special-token variables the template reads (``bos_token``...), then to a published (not rebuilt)
    tokenizer, then to the manifest's order. A template with no marker of any bundled vocabulary (plain
    ``### User:`` styles) gets the first published family; its markers are then ordinary text.
 
@@ -20,6 +22,8 @@ from typing import Any
 
 from .. import assets
 
+#: The tokenizer's special tokens transformers passes to every template as variables.
+SPECIAL_VARIABLES = ("bos_token", "eos_token", "unk_token", "pad_token")
 #: Vocabulary strings shorter than this are too generic to identify a style (``<s>`` is kept: 3 characters).
 MIN_MARKER_LENGTH = 3
 
@@ -30,6 +34,8 @@ class Candidate:
     rebuilt: bool
     vocabulary: frozenset[str]  # added-token strings
     template_hashes: frozenset[str]  # sha256 of its default and variant templates
+    variables: frozenset[str] = frozenset()  # special-token template variables it defines (bos_token, ...)
+    special: frozenset[str] = frozenset()  # the added-token strings flagged special
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,9 @@ class Choice:
         return tuple(m for m in self.markers if m not in self.covered)
 
 
-def _vocabulary(tokenizer: Any) -> frozenset[str]:
-    words = {tok.content for tok in getattr(tokenizer, "added_tokens_decoder", {}).values()}
+def _vocabulary(tokenizer: Any, special_only: bool = False) -> frozenset[str]:
+    words = {tok.content for tok in getattr(tokenizer, "added_tokens_decoder", {}).values()
+             if tok.special or not special_only}
     return frozenset(w for w in words if len(w) >= MIN_MARKER_LENGTH and w.strip())
 
 
@@ -56,7 +63,9 @@ def candidates() -> list[Candidate]:
         loaded = assets.load_bundled(name)
         hashes = {hashlib.sha256(assets.bundled_template(name, v).encode("utf-8")).hexdigest()
                   for v in info.variant_names}
-        out.append(Candidate(name, info.rebuilt, _vocabulary(loaded.tokenizer), frozenset(hashes)))
+        defined = frozenset(k for k, v in loaded.tokenizer.special_tokens_map.items() if isinstance(v, str) and v)
+        out.append(Candidate(name, info.rebuilt, _vocabulary(loaded.tokenizer), frozenset(hashes), defined,
+                             _vocabulary(loaded.tokenizer, special_only=True)))
     return out
 
 
@@ -69,8 +78,11 @@ def choose(template_text: str, pool: list[Candidate]) -> Choice:
             return Choice(c.family, "own", markers, tuple(m for m in markers if m in c.vocabulary))
     order = {c.family: k for k, c in enumerate(pool)}
 
-    def rank(c: Candidate) -> tuple[int, int, int]:
-        return (-sum(m in c.vocabulary for m in markers), c.rebuilt, order[c.family])
+    wanted = {v for v in SPECIAL_VARIABLES if v in template_text}
+
+    def rank(c: Candidate) -> tuple[int, int, int, bool, int]:
+        return (-sum(m in c.special for m in markers), -sum(m in c.vocabulary for m in markers),
+                len(wanted - c.variables), c.rebuilt, order[c.family])
 
     best = min(pool, key=rank)
     covered = tuple(m for m in markers if m in best.vocabulary)

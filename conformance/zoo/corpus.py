@@ -84,12 +84,13 @@ def load(directory: str | Path | None = None) -> Corpus:
         name = path.name.removesuffix(".jinja")
         entry = index.get(name, {})
         problem = None
+        digest = ""
         try:
             data = path.read_bytes()
-            data.decode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
+            data.decode("utf-8")
         except OSError as exc:
-            digest, problem = "", f"cannot read the file ({exc.strerror})"
+            problem = f"cannot read the file ({exc.strerror})"
         except UnicodeDecodeError as exc:
             problem = f"not UTF-8 (byte {exc.start})"
         if problem is None and entry.get("sha256") and entry["sha256"] != digest:

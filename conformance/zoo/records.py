@@ -40,6 +40,8 @@ class ScenarioOutcome:
     warnings: list[str] = field(default_factory=list)
     checks: Checks | None = None
     generation: GenerationComparison | None = None
+    #: For conversations with content parts: how the template rendered them (joined | as_repr | dropped).
+    content_parts: str | None = None
 
 
 @dataclass
