@@ -32,21 +32,23 @@ HOSTILE = "tests.generators.hostile"
 MISBEHAVING = "tests.generators.misbehaving"
 JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_hostile.py'}"
 NUMBERS = ("samples", "rendered", "errors", "tokens")
+N = 3
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory) -> Path:
-    """Six clean conversations (system prompts, tool rounds, reasoning), nothing planted."""
+    """Three clean conversations (system prompts, tool rounds, reasoning), nothing planted: few, because a
+    generator that dies on every sample costs a process start per sample."""
     path = tmp_path_factory.mktemp("audit_iso") / "clean.jsonl"
     rng = random.Random(3)
-    path.write_text("".join(json.dumps(S.clean(rng)) + "\n" for _ in range(6)), encoding="utf-8")
+    path.write_text("".join(json.dumps(S.clean(rng)) + "\n" for _ in range(N)), encoding="utf-8")
     return path
 
 
 @pytest.fixture(scope="module")
 def baseline(clean) -> dict:
     report, _ = audit(clean, AuditConfig(tokenizer=FAMILY))
-    assert report["rendered"] == 6 and not report["findings"]
+    assert report["rendered"] == N and not report["findings"]
     return report
 
 
@@ -68,7 +70,7 @@ def generator_audit(path, spec, workers=1, **limits):
 ])
 def test_every_generator_failure_is_a_counted_finding(tag, clean, baseline, spec, finding, fragment):
     report = generator_audit(clean, spec)
-    assert report["findings"] == {finding: 6}
+    assert report["findings"] == {finding: N}
     assert all(fragment in ex["detail"] for ex in report["examples"][finding])
     assert {k: report[k] for k in NUMBERS} == {k: baseline[k] for k in NUMBERS}
 
@@ -77,13 +79,13 @@ def test_every_generator_failure_is_a_counted_finding(tag, clean, baseline, spec
 def test_with_two_audit_workers_each_starts_its_own_isolated_generator(tag, clean, baseline, spec):
     """Before, a dying generator broke the process pool (BrokenProcessPool traceback)."""
     report = generator_audit(clean, spec, workers=2)
-    assert report["findings"] == {F.GENERATOR_ERROR: 6} and report["workers"] == 2
+    assert report["findings"] == {F.GENERATOR_ERROR: N} and report["workers"] == 2
     assert {k: report[k] for k in NUMBERS} == {k: baseline[k] for k in NUMBERS}
 
 
 def test_a_hanging_generator_is_a_timeout_finding_per_sample(tag, clean, baseline):
     report = generator_audit(clean, f"{MISBEHAVING}:hangs", timeout=1.5)
-    assert report["findings"] == {F.GENERATOR_TIMEOUT: 6}
+    assert report["findings"] == {F.GENERATOR_TIMEOUT: N}
     assert {k: report[k] for k in NUMBERS} == {k: baseline[k] for k in NUMBERS}
 
 
@@ -106,7 +108,7 @@ def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys):
     assert main(["audit", str(clean), "--family", FAMILY, "--generator", f"{HOSTILE}:prints_json_to_stdout",
                  "--json", "-", "--workers", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["samples"] == 6 and report["findings"] == {} and "forged" not in report
+    assert report["samples"] == N and report["findings"] == {} and "forged" not in report
 
 
 # -- readers ----------------------------------------------------------------------------------------------------

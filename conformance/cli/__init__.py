@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lossmask", description="Conformance suite for SFT loss masks on real tokenizers and chat templates.",
         epilog="`lossmask COMMAND --help` describes a command, with examples. Exit codes: 0 success, 1 a check "
-               "found failures, 2 usage error (one line on stderr).",
+               "found failures (or the harness itself failed, named), 2 usage error (one line on stderr).",
     )
     parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

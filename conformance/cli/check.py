@@ -13,7 +13,7 @@ import os
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..console import make_console
-from ..runner.limits import add_limit_args, from_args
+from ..runner.limits import add_limit_args, from_args, whole_number
 from . import outputs
 from .command import add_command
 
@@ -47,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--case", action="append", dest="cases", help="only this case id (repeatable)")
     add_limit_args(p, "seconds a case may take, from the moment it is handed to the generator, before the "
                    "process is stopped (default 60)")
-    p.add_argument("--jobs", type=_jobs, default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
+    p.add_argument("--jobs", type=whole_number(1), default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
     outputs.add_report(p, "--json", "the JSON report", "--json-report")
     outputs.add_report(p, "--junit", "JUnit XML")
     outputs.add_report(p, "--html", "a self-contained HTML page")
@@ -55,16 +55,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="failing cases explained one by one after the summary by cause (default 10; 0: none)")
     p.add_argument("--details", type=int, dest="max_failures", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # the old spelling
     p.set_defaults(run=run)
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: at least 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

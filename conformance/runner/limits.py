@@ -58,14 +58,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _mib(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be 0 (no limit) or more")
-    return value
+def whole_number(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at least {minimum}")
+        return value
+
+    return parse
 
 
 def add_limit_args(p: argparse.ArgumentParser, timeout_help: str) -> None:
@@ -77,7 +81,7 @@ def add_limit_args(p: argparse.ArgumentParser, timeout_help: str) -> None:
     p.add_argument("--prepare-timeout", type=_seconds, default=DEFAULT_PREPARE_TIMEOUT,
                    help=f"seconds a worker may take to load a tokenizer (default {DEFAULT_PREPARE_TIMEOUT:g}); "
                    "not counted in any case's time")
-    p.add_argument("--memory-limit", type=_mib, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+    p.add_argument("--memory-limit", type=whole_number(0), default=DEFAULT_MEMORY_MIB, metavar="MIB",
                    help=f"address-space limit of each generator process in MiB (default {DEFAULT_MEMORY_MIB}; "
                    "0 = none)")
 
@@ -94,16 +98,7 @@ def add_render_limit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--render-timeout", type=_seconds, default=None, metavar="SECONDS",
                    help=f"seconds one template render may take (default {R.DEFAULT_SECONDS:g}; "
                    "$LOSSMASK_RENDER_TIMEOUT)")
-    p.add_argument("--render-max-chars", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--render-max-chars", type=whole_number(1), default=None, metavar="N",
                    help=f"characters a render (or any value it builds) may reach (default {R.DEFAULT_MAX_CHARS:,}; "
                    "$LOSSMASK_RENDER_MAX_CHARS)")
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 1")
-    return value
