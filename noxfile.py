@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import atexit
 import glob
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 
 import nox
@@ -25,8 +27,24 @@ if os.environ.get("PIP_FIND_LINKS"):
     os.environ.setdefault("UV_FIND_LINKS", os.environ["PIP_FIND_LINKS"])
 
 PYTHON = "3.11"
-#: Newest transformers and the tokenizers version it pins (the default environment for tests).
-LATEST = ("5.23.0", "0.23.3")
+
+
+def _load_matrix():
+    """conformance/matrix.py, loaded by path: the matrix is defined there once (stdlib only, no venv needed)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conformance", "matrix.py")
+    spec = importlib.util.spec_from_file_location("lossmask_matrix", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    return module
+
+
+M = _load_matrix()
+#: The newest tested transformers and the tokenizers it resolves to: the tests session and single-env sessions.
+LATEST = (M.LATEST.transformers, M.LATEST.tokenizers)
+#: The pair the main goldens were generated on: `regenerate` installs it, so regenerating never rewrites them
+#: from another line.
+GOLDEN = (M.GOLDEN_CELL.transformers, M.GOLDEN_CELL.tokenizers)
 
 
 _BUILT: dict[str, str] = {}
@@ -70,12 +88,10 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, env={"LOSSMASK_ARTIFACTS": artifacts})
 
 
-#: Compatible (transformers, tokenizers) pairs: the 4.x and 5.x lines pin different tokenizers versions.
-MATRIX = [
-    nox.param("4.51.3", "0.21.4", id="tf4.51", tags=["tf4"]),
-    nox.param("4.57.6", "0.22.2", id="tf4.57", tags=["tf4"]),
-    nox.param(*LATEST, id="tf5.23", tags=["tf5", "latest"]),
-]
+#: One cell per conformance/matrix.py CELLS entry (`nox -l` lists them): the lines peers pin and the newest.
+MATRIX = [nox.param(c.transformers, c.tokenizers, id=c.id,
+                    tags=[f"tf{c.transformers.split('.')[0]}"] + (["latest"] if c == M.LATEST else []))
+          for c in M.CELLS]
 
 
 @nox.session(python=PYTHON, tags=["conformance"])
@@ -98,13 +114,15 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     session.run("lossmask", "check", generator, "--json", f"{stem}.json", "--junit", f"{stem}.xml",
                 "--html", f"{stem}.html", *session.posargs)
     if generator == "reference" and not session.posargs:
-        session.run("pytest", "-q", "tests/test_reference.py", "tests/test_oracle.py", "tests/test_side_effects.py")
+        # the loader, the line's goldens and `lossmask doctor` on this line, then the reference's own tests
+        session.run("pytest", "-q", "tests/test_lines.py", "tests/test_reference.py", "tests/test_oracle.py",
+                    "tests/test_side_effects.py")
 
 
 @nox.session(python=PYTHON)
 def regenerate(session: nox.Session) -> None:
-    """Rewrite fixtures/golden from the reference (pass --check to only report drift)."""
-    install_project(session, *LATEST, editable=True)
+    """Rewrite fixtures/golden from the reference on the goldens' own pair (pass --check to only report drift)."""
+    install_project(session, *GOLDEN, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 
@@ -133,9 +151,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
-def regenerate_tf4(session: nox.Session) -> None:
-    """Rewrite the transformers-4.x overrides (fixtures/golden/_lines/transformers-4): only where 4.x differs."""
-    install_project(session, *MATRIX[1].args, editable=True)
+@nox.parametrize("line", [line.name for line in M.LINES], ids=[line.name for line in M.LINES])
+def regenerate_line(session: nox.Session, line: str) -> None:
+    """Rewrite one behaviour line's overrides (fixtures/golden/_lines/<line>): only the records that differ there.
+
+    Installs the matrix cell that lies on the line (conformance/matrix.py), e.g.
+    `nox -s "regenerate_line(transformers-4.51-5.20)"`.
+    """
+    spec = next(s for s in M.LINES if s.name == line)
+    cell = next(c for c in M.CELLS if spec.holds(c.transformers))
+    install_project(session, cell.transformers, cell.tokenizers, editable=True)
     session.run("lossmask", "regenerate", *session.posargs)
 
 

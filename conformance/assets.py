@@ -8,6 +8,7 @@ local directory (optionally with a template file) or, when they have network acc
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -16,6 +17,7 @@ import lzma
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,7 +166,8 @@ def materialize(fam: str) -> Path:
     return target
 
 
-def _auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
+def auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
+    """``AutoTokenizer.from_pretrained``: what users call; a load failure is one AssetError line."""
     try:
         from transformers import AutoTokenizer
     except ImportError as exc:  # pragma: no cover - dependency is declared
@@ -185,6 +188,26 @@ def _require_offsets(tok: Any, where: str) -> None:
         raise AssetError(f"{where}: tokenizer has no offset support (a fast tokenizer is required)")
 
 
+def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
+    """The directory's ``tokenizer.json`` exactly as the ``tokenizers`` library encodes it, with the config's tokens.
+
+    ``PreTrainedTokenizerFast.from_pretrained`` (``TokenizersBackend`` on 5.x) takes the file as it is and reads
+    ``tokenizer_config.json`` only for special tokens and the template. ``AutoTokenizer`` instead instantiates the
+    class the config names, and some transformers lines rebuild the pre-tokenizer or normaliser from that class:
+    5.6–5.16 load DeepSeek-V3's file (config ``LlamaTokenizerFast``) as ``LlamaTokenizer`` and get other ids than
+    ``tokenizers.Tokenizer.from_file`` on 66 of its 70 golden texts. A golden must hold on every line, so the
+    bundled families are loaded this way; ``lossmask doctor`` reports what ``AutoTokenizer`` does instead.
+    """
+    try:
+        from transformers import PreTrainedTokenizerFast
+    except ImportError as exc:  # pragma: no cover - dependency is declared
+        raise AssetError(f"transformers is not importable: {exc}") from None
+    try:
+        return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
+    except Exception as exc:  # transformers raises many types here
+        raise AssetError(f"{directory}: transformers could not load tokenizer.json ({type(exc).__name__}: {exc})") from None
+
+
 @functools.lru_cache(maxsize=None)
 def _load_bundled_tokenizer(fam: str) -> Any:
     return read_bundled_tokenizer(fam)
@@ -193,17 +216,24 @@ def _load_bundled_tokenizer(fam: str) -> Any:
 def read_bundled_tokenizer(fam: str) -> Any:
     """A new tokenizer object for a bundled family, read from its verified files (not the cached one)."""
     directory = materialize(fam)
+    with offline():
+        tok = file_tokenizer(directory)
+    _require_offsets(tok, str(TOKENIZERS / fam))
+    return tok
+
+
+@contextlib.contextmanager
+def offline() -> Iterator[None]:
+    """``HF_HUB_OFFLINE=1`` for the duration of a load from a local directory (restored afterwards)."""
     old = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        tok = _auto_tokenizer(str(directory), local_files_only=True)
+        yield
     finally:
         if old is None:
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = old
-    _require_offsets(tok, str(TOKENIZERS / fam))
-    return tok
 
 
 def bundled_template(fam: str, variant: str = DEFAULT_VARIANT) -> str:
@@ -262,14 +292,14 @@ def load_directory(path: str | os.PathLike[str], template_file: str | os.PathLik
     directory = Path(path)
     if not directory.is_dir():
         raise AssetError(f"{directory}: not a directory")
-    tok = _auto_tokenizer(str(directory), local_files_only=True)
+    tok = auto_tokenizer(str(directory), local_files_only=True)
     _require_offsets(tok, str(directory))
     return _with_template(tok, directory.name, str(directory), template_file)
 
 
 def load_hub(repo_id: str, template_file: str | os.PathLike[str] | None = None) -> LoadedTokenizer:
     """Load from the Hugging Face hub (needs network access, which CI does not have)."""
-    tok = _auto_tokenizer(repo_id)
+    tok = auto_tokenizer(repo_id)
     _require_offsets(tok, repo_id)
     return _with_template(tok, repo_id.replace("/", "__"), f"hub:{repo_id}", template_file)
 

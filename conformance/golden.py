@@ -16,14 +16,15 @@ from typing import Any
 
 from lossmask.reference import PROFILES, TemplateRefusal, segment
 
-from . import assets
+from . import assets, matrix
 from .assets import FIXTURES, LoadedTokenizer
 from .cases import Case, load_cases
 from .errors import CaseError
 
 GOLDEN = FIXTURES / "golden"
-#: Where an older transformers line renders a case differently (4.x does not alias ``reasoning_content`` to
-#: gpt-oss's ``thinking``, for one), that line's record lives under ``_lines/<line>/`` and wins in that line.
+#: Where another transformers line renders a case differently (4.x does not alias ``reasoning_content`` to
+#: gpt-oss's ``thinking``, for one), that line's record lives under ``_lines/<line>/`` and wins in that line
+#: (the lines and their version ranges: :data:`lossmask.matrix.LINES`).
 LINES = "_lines"
 FORMAT = 1
 #: Keys whose values record the environment, not the behaviour: excluded when goldens are compared.
@@ -40,13 +41,18 @@ def versions() -> dict[str, str]:
     return out
 
 
-def transformers_line() -> str | None:
-    """``transformers-4`` when running on the 4.x line (which has its own overrides); ``None`` on the newest."""
-    try:
-        major = int(metadata.version("transformers").split(".")[0])
-    except (metadata.PackageNotFoundError, ValueError):
-        return None
-    return "transformers-4" if major < 5 else None
+def transformers_line(version: str | None = None) -> str | None:
+    """The override line (``_lines/<line>/``) of this transformers version, ``None`` on the main goldens' line.
+
+    The lines and their version ranges are data in :mod:`lossmask.matrix`; ``version`` defaults to the installed
+    transformers.
+    """
+    if version is None:
+        try:
+            version = metadata.version("transformers")
+        except metadata.PackageNotFoundError:
+            return None
+    return matrix.line_for(version)
 
 
 def golden_path(family: str, variant: str, case_id: str, suffix: str = ".json", line: str | None = None) -> Path:

@@ -106,7 +106,7 @@ def run(check: bool, families: list[str] | None = None, case_ids: list[str] | No
             old = _read(path)
             table = G.token_table(new)
             if old is None:
-                change = Change(*key, "added", "" if not line else "differs from the newest transformers line", line)
+                change = Change(*key, "added", "" if not line else f"differs there from the main goldens (transformers {G.matrix.GOLDEN_CELL.transformers})", line)
             elif not _same(old, new):
                 change = Change(*key, "changed", describe(old, new), line)
             elif _read_text(table_path) != table:  # a JSON without its table, or a table of another record

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from lossmask import assets, regenerate
+from lossmask import assets, matrix, regenerate
 from lossmask import golden as G
 from lossmask.cases import load_cases, schema_errors
 from lossmask.reference import segment
@@ -29,16 +29,28 @@ def test_golden_files_are_exactly_the_family_variant_case_triples():
     assert {f for f, _, _ in KEYS} == set(assets.families())
 
 
-def test_transformers_4_overrides_exist_only_where_that_line_differs():
-    """4.x does not alias reasoning_content to gpt-oss's `thinking` and reports template errors differently:
-    those records (and only those) have an override that wins on the 4.x line."""
-    keys = G.iter_override_keys("transformers-4")
+@pytest.mark.parametrize("line", [line.name for line in matrix.LINES])
+def test_line_overrides_exist_only_where_that_line_differs(line):
+    """Each behaviour line (conformance/matrix.py LINES) keeps only the records that differ there from the main
+    goldens, each with its token table; the directories on disk are exactly the lines the matrix names."""
+    keys = G.iter_override_keys(line)
+    assert keys, f"line {line} has no overrides: drop it from matrix.LINES"
     assert set(keys) <= set(KEYS)
-    assert ("gpt_oss", "default", "reasoning_content") in keys
     for key in keys:
-        override = G.load_golden(*key, line="transformers-4")
+        override = G.load_golden(*key, line=line)
         assert G.comparable(override) != G.comparable(G.load_golden(*key, line=None)), key
-        assert G.golden_path(*key, ".tokens.txt", line="transformers-4").is_file()
+        assert G.golden_path(*key, ".tokens.txt", line=line).is_file()
+    assert {p.name for p in (G.GOLDEN / G.LINES).iterdir()} == {x.name for x in matrix.LINES}
+
+
+def test_the_oldest_line_keeps_gpt_oss_reasoning_unaliased():
+    """Before 5.21 transformers does not alias reasoning_content to gpt-oss's `thinking`: the template drops it."""
+    line = matrix.line_for("4.57.6")
+    assert line == matrix.line_for("5.20.2") != matrix.line_for("5.21.0")
+    old = G.load_golden("gpt_oss", "default", "reasoning_content", line=line)
+    new = G.load_golden("gpt_oss", "default", "reasoning_content", line=None)
+    reasoning = CASES["reasoning_content"].messages[-1]["reasoning_content"]
+    assert reasoning in new["text"] and reasoning not in old["text"]
 
 
 @pytest.mark.parametrize("family,variant", TEMPLATES, ids=[f"{f}/{v}" for f, v in TEMPLATES])

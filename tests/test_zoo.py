@@ -45,6 +45,10 @@ def test_hash_mismatch_and_bad_bytes_are_one_line_problems(tmp_path):
     found = {t.name: t for t in corpus.load(tmp_path).templates}
     assert found["ok"].problem is None and found["ok"].repo == "Qwen/Qwen3-0.6B"
     assert found["changed"].problem.startswith("sha256 mismatch with the index")
+    assert found["changed"].problem_kind == "hash_mismatch" and found["binary"].problem_kind == "not_utf8"
+    out = classify.run_template(found["changed"], [])
+    assert (out.problem_kind, out.scenarios) == ("hash_mismatch", [])
+    assert zoo_run.failure_lines(out) == [f"zoo: changed: hash_mismatch: {found['changed'].problem}"]
     assert found["binary"].problem == "not UTF-8 (byte 0)" and found["binary"].origin == "unknown"
 
 
@@ -135,6 +139,16 @@ def test_a_template_that_never_ends_times_out_and_the_run_goes_on(tmp_path):
     assert summary.errors == len(scenarios.SCENARIOS) and summary.templates == 2
 
 
+def test_a_template_that_allocates_without_bound_hits_the_memory_ceiling(tmp_path):
+    """A render that needs more than the worker's address space fails as that template's own failure."""
+    (tmp_path / "greedy.jinja").write_text("{{ ('x' * 4000000000) ~ messages[0].content }}", encoding="utf-8")
+    outcomes, _ = zoo_run.run(str(tmp_path), 1, pool.Limits(timeout=60, memory_mb=3072), show_progress=False,
+                              emit=lambda line: None)
+    (greedy,) = outcomes
+    assert greedy.problem is None and {s.status for s in greedy.scenarios} == {"refused"}
+    assert all("MemoryError" in s.reason for s in greedy.scenarios)
+
+
 def test_cli_json_markdown_and_rebuild(tmp_path, capsys):
     for name in ("Qwen-Qwen3-0.6B", "microsoft-Phi-4-reasoning"):
         shutil.copy(BY_NAME[name].path, tmp_path / f"{name}.jinja")
@@ -152,9 +166,10 @@ def test_cli_json_markdown_and_rebuild(tmp_path, capsys):
 
 
 def test_cli_unwritable_report_is_a_usage_error_before_running(tmp_path, capsys):
-    assert main(["zoo", "--json", str(tmp_path / "missing" / "zoo.json")]) == 2
+    (tmp_path / "a-file").write_text("")  # (a missing directory is not unwritable: reports create their parents)
+    assert main(["zoo", "--json", str(tmp_path / "a-file" / "zoo.json")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "does not exist" in err[0]
+    assert len(err) == 1 and "is not a directory" in err[0]
 
 
 #: Renders the reference used to decline, on the zoo templates that showed each class (fixed in reference/).

@@ -40,6 +40,7 @@ def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "l
     generator = generator_info(state.generator, config.generator)
     if engine == "ray" or workers > 1:
         close_generators()  # each worker process starts its own generator worker
+    env = environment_of(config.tokenizer)  # what this transformers does to the tokenizer, attached to the report
     records = source.records(limit, max_sample_bytes)
     bar = AuditProgress(source, limit) if show_progress else None
     start = time.perf_counter()
@@ -64,6 +65,7 @@ def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "l
         "profile": config.profile,
         "template_kwargs": config.kwargs(),
         "generator": generator,
+        "environment": env,
         "engine": engine,
         "workers": workers,
         "max_sample_bytes": max_sample_bytes,
@@ -72,6 +74,22 @@ def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "l
         "conversations_per_second": round(tally.samples / elapsed, 1) if elapsed > 0 else None,
     }
     return report, tally
+
+
+def environment_of(tokenizer: str) -> dict[str, Any]:
+    """The environment check for the audited tokenizer (the same one ``check`` and ``doctor`` run), as report data.
+
+    Every sample is tokenized with it, so a finding applies to the whole audit: ``status`` other than ``fine``
+    means users of this transformers who load the tokenizer with AutoTokenizer get other ids than the audit did.
+    """
+    from .. import assets, environment
+
+    versions = environment.installed_versions()
+    if tokenizer in assets.families():
+        health = environment.check([tokenizer]).families[0]
+    else:
+        health = environment.check_tokenizer(tokenizer)
+    return {"status": health.status, "summary": health.summary(versions), "fix": health.fix, "versions": versions}
 
 
 def generator_info(gen: Any, spec: str | None) -> dict[str, Any] | None:

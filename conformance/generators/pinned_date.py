@@ -43,6 +43,8 @@ def pin_for_generators() -> None:
     # every transformers module holding the compiler (4.x: tokenization_utils_base imported it by name); modules
     # imported later import it from chat_template_utils, which then holds the pinned one
     for module in list(sys.modules.values()):
+        # vars(), not getattr: transformers' lazy modules import submodules on attribute access (5.16.1: a lookup
+        # on the top-level package imports models/aria, which needs torch)
         if (getattr(module, "__name__", "").startswith("transformers")
-                and getattr(module, "_compile_jinja_template", None) is original):
+                and vars(module).get("_compile_jinja_template") is original):
             module._compile_jinja_template = compile_pinned

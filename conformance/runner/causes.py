@@ -38,6 +38,7 @@ DIVERGENCE_TITLES = {
 VERDICT_TITLES = {
     "length_mismatch": "returns a mask and ids of different lengths", "invalid_output": "returns invalid output",
     "timeout": "does not answer within the deadline", "unsupported": "declines",
+    "environment": "differs exactly as this transformers makes the record differ (the environment, not the generator)",
 }
 
 
@@ -86,6 +87,8 @@ def cause_of(result: Result) -> Cause:
         return Cause("token_divergence", divergence=_divergence(d))
     if result.verdict in {"error", "unsupported"}:
         return Cause(result.verdict, said=result.message)
+    if result.verdict == "environment":
+        return Cause("environment", said=(result.environment or [""])[0])
     return Cause(result.verdict)
 
 

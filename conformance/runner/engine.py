@@ -21,7 +21,7 @@ from ..cases import Case, load_cases
 from ..errors import HarnessError, UsageError
 from .limits import Limits, positive_seconds
 from .process import STOP_GRACE, Failure, GeneratorProcess, command_for, worker_env
-from .verdict import Result, judge
+from .verdict import Result, attribute_environment, judge
 
 
 #: How a case's message starts when the harness itself failed while judging it (the run then fails, named).
@@ -42,6 +42,8 @@ class Run:
     profile: str
     results: list[Result]
     seconds: float
+    #: The environment check the results were attributed with (None: none ran).
+    environment: Any = None
 
 
 def select(sel: Selection) -> list[tuple[str, str, Case]]:
@@ -55,11 +57,13 @@ def select(sel: Selection) -> list[tuple[str, str, Case]]:
 
 
 def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 60.0, jobs: int = 1,
-        progress: Callable[[Result], None] | None = None, limits: Limits | None = None) -> Run:
+        progress: Callable[[Result], None] | None = None, limits: Limits | None = None, env: Any = "check") -> Run:
     """Score ``spec`` on the selected cases: every selected record gets exactly one verdict, or this raises.
 
-    Raises :class:`UsageError` for bad options or a generator that cannot start, :class:`HarnessError` when the
-    harness itself lost a case (the count of verdicts differs from the count of selected records).
+    ``env``: an :class:`~lossmask.environment.Environment` to attribute differences to, ``"check"`` (default)
+    to run the environment check on the selected families first, or None for no attribution. Raises
+    :class:`UsageError` for bad options or a generator that cannot start, :class:`HarnessError` when the harness
+    itself lost a case (the count of verdicts differs from the count of selected records).
     """
     from lossmask.reference.policy import get_profile
 
@@ -67,12 +71,16 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"--jobs {jobs!r}: must be a whole number of processes, at least 1")
     tasks = select(sel)
+    if env == "check":
+        from .. import environment
+
+        env = environment.check(sorted({f for f, _, _ in tasks}))
     # transformers resolves names lazily; resolve them here, before worker threads may load tokenizers at once.
     from transformers import AutoTokenizer  # noqa: F401
 
     command = command_for(spec)
-    env = worker_env()
-    procs = [GeneratorProcess(spec, command, env, limits) for _ in range(max(1, min(jobs, len(tasks))))]
+    process_env = worker_env()
+    procs = [GeneratorProcess(spec, command, process_env, limits) for _ in range(max(1, min(jobs, len(tasks))))]
     threads: list[threading.Thread] = []
     crashes: list[str] = []
     results: list[Result] = []
@@ -94,7 +102,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
                         family, variant, case = todo.get_nowait()
                     except queue.Empty:
                         return
-                    result = _guarded(proc, family, variant, case, encoding, claimed, limits.timeout)
+                    result = _guarded(proc, family, variant, case, encoding, claimed, limits.timeout, env)
                     with lock:
                         results.append(result)
                     if progress:
@@ -132,7 +140,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
            "restarts": sum(p.restarts for p in procs),
            "startup_seconds": round(sum(t.startup_seconds for t in timings), 3),
            "prepare_seconds": round(sum(t.prepare_seconds for t in timings), 3)}
-    return Run(spec, gen, claimed, results, time.perf_counter() - started)
+    return Run(spec, gen, claimed, results, time.perf_counter() - started, env)
 
 
 def _cancel(procs: list[GeneratorProcess], threads: list[threading.Thread]) -> None:
@@ -146,10 +154,10 @@ def _cancel(procs: list[GeneratorProcess], threads: list[threading.Thread]) -> N
 
 
 def _guarded(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
-             timeout: float) -> Result:
+             timeout: float, env: Any = None) -> Result:
     """One case's verdict, whatever happens in the harness's own code on the way (a harness error is named)."""
     try:
-        return _one(proc, family, variant, case, encoding, profile, timeout)
+        return _one(proc, family, variant, case, encoding, profile, timeout, env)
     except Exception as exc:  # noqa: BLE001 - a bug in judging must cost one case, named, never the run
         proc.stop()
         return Result(case=case.id, family=family, variant=variant, category=case.category, profile=profile,
@@ -168,7 +176,7 @@ def handshake(spec: str) -> dict[str, Any]:
 
 
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
-         timeout: float) -> Result:
+         timeout: float, env: Any = None) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
     seconds = 0.0
     try:
@@ -185,8 +193,10 @@ def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding
             seconds = time.perf_counter() - t0
         verdict, message, details = judge(golden, response, encoding, profile,
                                           lambda: assets.load_bundled(family, variant).tokenizer)
+        verdict, message = attribute_environment(verdict, message, response, encoding, env, family, variant, case.id)
     except Failure as exc:
         verdict, message, details = exc.verdict, exc.message, {}
     except LossmaskError as exc:
         verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=seconds)
+    return Result(**base, verdict=verdict, message=message, details=details, seconds=seconds,
+                  environment=env.notes(family) if env is not None else [])

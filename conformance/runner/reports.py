@@ -30,6 +30,7 @@ def to_json(run: Run) -> dict[str, Any]:
         "versions": {"python": platform.python_version(), **{k: v[k] for k in ("transformers", "tokenizers", "jinja2")},
                      "lossmask": v["lossmask-conformance"]},
         "summary": summary(run), "seconds": round(run.seconds, 3),
+        "environment": run.environment.to_json() if run.environment is not None else None,
         "results": [r.to_json() for r in run.results],
     }
 

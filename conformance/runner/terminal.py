@@ -21,7 +21,7 @@ from .engine import Run
 from .verdict import Result
 
 CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
-VERDICT_STYLE = {"pass": "green", "unsupported": "yellow"}
+VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "environment": "magenta"}
 
 
 def style(verdict: str, failed: bool) -> str:
@@ -30,6 +30,7 @@ def style(verdict: str, failed: bool) -> str:
 
 def print_run(console: Console, run: Run, max_failures: int) -> None:
     console.print(template_table(run))
+    print_environment(console, run)
     groups = failure_groups(run.results)
     if groups:
         console.print(cause_table(groups))
@@ -51,6 +52,19 @@ def print_run(console: Console, run: Run, max_failures: int) -> None:
             line.append(", ")
         line.append(f"{n} {v}", style=style(v, any(r.failed for r in run.results if r.verdict == v)))
     console.print(line)
+
+
+def print_environment(console: Console, run: Run) -> None:
+    """One line per family the environment check flagged, with how many records it explains."""
+    env = run.environment
+    if env is None or env.ok:
+        return
+    for h in env.families:
+        if not h.ok:
+            n = sum(r.verdict == "environment" for r in run.results if r.family == h.family)
+            console.print(Text("environment ", style="magenta") + Text(
+                f"{h.summary(env.versions)}; {count_of(n, 'record')} judged `environment` (`lossmask doctor`: the fix)"),
+                soft_wrap=True)
 
 
 def template_table(run: Run) -> Table:

@@ -2,7 +2,9 @@
 
 ``pass`` · ``mask_mismatch`` (same tokens, different mask) · ``token_divergence`` (different tokens than the
 template's render) · ``length_mismatch`` (mask and ids of different lengths) · ``invalid_output`` (wrong types,
-values outside 0/1, garbage) · ``error`` (raised, crashed) · ``timeout`` · ``unsupported`` (declined).
+values outside 0/1, garbage) · ``error`` (raised, crashed) · ``timeout`` · ``unsupported`` (declined) ·
+``environment`` (the generator differs from the golden exactly as this transformers does: see
+:func:`attribute_environment`; not a pass, and not the generator's fault).
 A case the template refuses passes when the generator refuses it too (raises or declines).
 """
 
@@ -15,7 +17,7 @@ from ..generators import InvalidOutput, LengthMismatch, normalise
 from . import explain
 
 VERDICTS = ("pass", "mask_mismatch", "token_divergence", "length_mismatch", "invalid_output", "error", "timeout",
-            "unsupported")
+            "unsupported", "environment")
 FAILING = frozenset(VERDICTS) - {"pass", "unsupported"}
 
 
@@ -30,6 +32,9 @@ class Result:
     profile: str = "canonical"
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    #: What the environment check found about this record's family here (empty when it is fine): kept on every
+    #: verdict, pass included, because users of this transformers are affected whatever the generator does.
+    environment: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -69,3 +74,29 @@ def judge(golden: dict[str, Any], response: dict[str, Any], encoding: str, profi
         details = explain.mask_mismatch(golden, mask, profile)
         return "mask_mismatch", details["summary"], details
     return "pass", "", {}
+
+
+def attribute_environment(verdict: str, message: str, response: dict[str, Any], encoding: str, env: Any,
+                          family: str, variant: str, case: str) -> tuple[str, str]:
+    """``environment`` instead of a failing verdict when the environment check explains the difference exactly.
+
+    Exactly: the generator's ids are what this transformers makes of the record (``AutoTokenizer``'s ids for the
+    golden text, or the file's ids for this line's different render), or the template refuses here what the
+    golden renders and the generator raised. Anything else stays the generator's verdict.
+    """
+    if env is None or verdict not in {"token_divergence", "error"}:
+        return verdict, message
+    notes = env.notes(family)
+    if not notes:
+        return verdict, message
+    if verdict == "error":
+        explained = env.refuses(family, variant, case)
+    else:
+        try:
+            ids, _ = normalise(response, encoding)
+        except (InvalidOutput, LengthMismatch):
+            return verdict, message
+        explained = env.explains(family, variant, case, ids)
+    if not explained:
+        return verdict, message
+    return "environment", f"{notes[0]} (was {verdict}: {message.split(chr(10))[0][:120]}); run `lossmask doctor`"

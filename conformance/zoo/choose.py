@@ -17,10 +17,12 @@ choice records the markers covered and those left uncovered, so the zoo report c
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from .. import assets
+from ..atomic import write_text
 
 #: The tokenizer's special tokens transformers passes to every template as variables.
 SPECIAL_VARIABLES = ("bos_token", "eos_token", "unk_token", "pad_token")
@@ -56,16 +58,36 @@ def _vocabulary(tokenizer: Any, special_only: bool = False) -> frozenset[str]:
     return frozenset(w for w in words if len(w) >= MIN_MARKER_LENGTH and w.strip())
 
 
+def _facts(name: str) -> dict[str, list[str]]:
+    """A family's vocabulary facts, read from its loaded tokenizer once and kept beside its verified files.
+
+    Loading every bundled tokenizer takes half a minute; each zoo worker needs only these word lists to choose,
+    and loads a tokenizer when a template is rendered with it. The file lives in the family's cache directory
+    (keyed by the hash of its bundled files) and names the transformers version that produced it.
+    """
+    from importlib.metadata import version
+
+    path = assets.materialize(name) / f"zoo-vocabulary-transformers-{version('transformers')}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    tok = assets.load_bundled(name).tokenizer
+    facts = {"vocabulary": sorted(_vocabulary(tok)), "special": sorted(_vocabulary(tok, special_only=True)),
+             "variables": sorted(k for k, v in tok.special_tokens_map.items() if isinstance(v, str) and v)}
+    write_text(path, json.dumps(facts, ensure_ascii=False))
+    return facts
+
+
 def candidates() -> list[Candidate]:
-    """Every bundled family with its vocabulary and template hashes (loads each tokenizer once)."""
+    """Every bundled family with its vocabulary and template hashes."""
     out = []
     for name, info in assets.families().items():
-        loaded = assets.load_bundled(name)
         hashes = {hashlib.sha256(assets.bundled_template(name, v).encode("utf-8")).hexdigest()
                   for v in info.variant_names}
-        defined = frozenset(k for k, v in loaded.tokenizer.special_tokens_map.items() if isinstance(v, str) and v)
-        out.append(Candidate(name, info.rebuilt, _vocabulary(loaded.tokenizer), frozenset(hashes), defined,
-                             _vocabulary(loaded.tokenizer, special_only=True)))
+        facts = _facts(name)
+        out.append(Candidate(name, info.rebuilt, frozenset(facts["vocabulary"]), frozenset(hashes),
+                             frozenset(facts["variables"]), frozenset(facts["special"])))
     return out
 
 

@@ -122,7 +122,7 @@ def run_template(t: ZooTemplate, pool: list[choose.Candidate]) -> TemplateOutcom
     started = time.perf_counter()
     out = TemplateOutcome(t.name, t.origin, t.repo, t.sha256)
     if t.problem:
-        out.problem, out.problem_kind = t.problem, reason_kind(t.problem)
+        out.problem, out.problem_kind = t.problem, t.problem_kind
         return out
     text = t.text()
     pick = choose.choose(text, pool)

@@ -31,8 +31,9 @@ class ZooTemplate:
     origin: str  # huggingface | llama.cpp | unknown (no index entry)
     repo: str | None
     sha256: str
-    #: Set when the file cannot be used (unreadable, not UTF-8, hash mismatch): the one-line reason.
+    #: Set when the file cannot be used: the one-line reason and its kind (unreadable | not_utf8 | hash_mismatch).
     problem: str | None = None
+    problem_kind: str | None = None
 
     def text(self) -> str:
         return self.path.read_text(encoding="utf-8")
@@ -84,18 +85,20 @@ def load(directory: str | Path | None = None) -> Corpus:
         name = path.name.removesuffix(".jinja")
         entry = index.get(name, {})
         problem = None
-        digest = ""
+        digest, kind = "", None
         try:
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
             data.decode("utf-8")
         except OSError as exc:
-            problem = f"cannot read the file ({exc.strerror})"
+            problem, kind = f"cannot read the file ({exc.strerror})", "unreadable"
         except UnicodeDecodeError as exc:
-            problem = f"not UTF-8 (byte {exc.start})"
+            problem, kind = f"not UTF-8 (byte {exc.start})", "not_utf8"
         if problem is None and entry.get("sha256") and entry["sha256"] != digest:
             problem = f"sha256 mismatch with the index (expected {entry['sha256'][:16]}…, got {digest[:16]}…)"
-        out.append(ZooTemplate(name, path, entry.get("origin", "unknown"), entry.get("repo"), digest, problem))
+            kind = "hash_mismatch"
+        out.append(ZooTemplate(name, path, entry.get("origin", "unknown"), entry.get("repo"), digest, problem,
+                               kind))
     if not out:
         raise UsageError(f"{where}: no *.jinja templates")
     return Corpus(source, tuple(out))

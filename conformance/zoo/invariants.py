@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,13 +159,8 @@ def diff_region(a: str, b: str) -> tuple[int, int] | None:
     """``[p, q)`` of ``a`` outside the common prefix and suffix of ``a`` and ``b``; ``None`` when equal."""
     if a == b:
         return None
-    n = min(len(a), len(b))
-    p = 0
-    while p < n and a[p] == b[p]:
-        p += 1
-    s = 0
-    while s < n - p and a[len(a) - 1 - s] == b[len(b) - 1 - s]:
-        s += 1
+    p = len(os.path.commonprefix([a, b]))
+    s = len(os.path.commonprefix([a[p:][::-1], b[p:][::-1]]))
     return p, len(a) - s
 
 

@@ -31,8 +31,14 @@ def failure_lines(t: TemplateOutcome) -> list[str]:
     return lines
 
 
+#: Without a terminal (CI logs), a plain progress line every this many templates.
+PLAIN_PROGRESS_EVERY = 100
+
+
 def run(templates_dir: str | None, workers: int, limits: pool.Limits, only: list[str] | None = None,
-        show_progress: bool = True, emit: Callable[[str], None] | None = None) -> tuple[list[TemplateOutcome], dict[str, Any]]:
+        show_progress: bool = True, emit: Callable[[str], None] | None = None,
+        plain_progress: bool = False) -> tuple[list[TemplateOutcome], dict[str, Any]]:
+    """``show_progress``: a live bar (a terminal); ``plain_progress``: a line every 100 templates instead."""
     emit = emit or (lambda line: print(line, file=sys.stderr))
     found = corpus.load(templates_dir)
     chosen = [t for t in found.templates if not only or t.name in only]
@@ -52,6 +58,8 @@ def run(templates_dir: str | None, workers: int, limits: pool.Limits, only: list
             for line in failure_lines(outcome):
                 progress.console.print(line, markup=False, highlight=False) if show_progress else emit(line)
             progress.advance(task)
+            if plain_progress and not show_progress and len(outcomes) % PLAIN_PROGRESS_EVERY == 0:
+                emit(f"zoo: {len(outcomes)}/{len(chosen)} templates ({time.perf_counter() - started:.0f} s)")
     meta = {
         "corpus": found.source,
         "environment": versions(),
