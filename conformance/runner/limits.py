@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 
-#: Address-space limit of a generator process (RLIMIT_AS), MiB. A Python worker with transformers and the
-#: largest bundled tokenizer maps about 1.5 GiB; Rust's thread pools reserve address space they never touch.
+#: Address-space limit of a generator process (RLIMIT_AS), MiB. The reference's worker with transformers and four
+#: bundled tokenizers loaded (gpt_oss, qwen3_5, deepseek_v4, mistral_nemo) peaks at 0.65 GiB of address space on
+#: 2 CPUs; thread pools and malloc arenas reserve more on machines with more CPUs, hence the headroom.
 DEFAULT_MEMORY_MIB = int(os.environ.get("LOSSMASK_GENERATOR_MEMORY_MIB", "8192"))
 DEFAULT_TIMEOUT = 60.0
 #: Start-up (interpreter, imports, handshake) and tokenizer preparation are not part of any case's deadline.
