@@ -130,7 +130,7 @@ def regenerate(session: nox.Session) -> None:
 def audit_ray(session: nox.Session) -> None:
     """`lossmask audit` with the optional Ray, parquet and datasets extras: every engine and reader agrees."""
     install_project(session, *LATEST, "test", "ray", "datasets")
-    session.run("pytest", "tests/test_audit.py", *session.posargs)
+    session.run("pytest", "tests/test_audit.py", "tests/test_bench.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["bench"])
@@ -142,11 +142,17 @@ def audit_bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["bench"])
 def bench(session: nox.Session) -> None:
-    """Reference mask cost vs the floor and a per-message baseline; writes bench.json and BENCHMARKS.md's region.
+    """Reference mask cost vs the floor, a per-message baseline, transformers' assistant-token mask (TRL's training
+    templates) and slime's qwen3_5 mask (set LOSSMASK_SLIME_CHECKOUT), which templates render once, and dataset
+    preparation against a bare pipeline and TRL's SFTTrainer (trl, torch and datasets are installed for these);
+    writes bench.json and BENCHMARKS.md's region.
 
-    Pass ``-- --quick`` for the smaller set. Timings on a shared machine are noisy.
+    Pass ``-- --quick`` for the smaller set, ``-- --clock cpu`` on a shared machine. Timings there are noisy.
     """
     install_project(session, *LATEST, editable=True)
+    session.install(f"torch=={TORCH}", *[r for r in PEERS["trl"][0] if r.startswith("trl==")], "datasets")
+    session.run("uv", "pip", "uninstall", "--python", os.path.join(session.bin, "python"), "torchvision", "torchaudio",
+                silent=True, success_codes=[0, 1, 2], external=True)
     session.run("lossmask", "bench", "--json", "bench.json", "--markdown", "BENCHMARKS.md", *session.posargs)
 
 
@@ -225,6 +231,9 @@ def zoo(session: nox.Session) -> None:
 PEERS = {
     "trl": (["trl==1.16.0", "transformers==5.23.0", "tokenizers==0.23.3", "torch==2.13.0"], [],
             ["hf_assistant_mask:generate", "trl_sft:generate"]),
+    # transformers 5.24.0 rewrote how return_assistant_tokens_mask builds assistant_masks: the same rows on it
+    "trl-tf5.24": (["trl==1.16.0", "transformers==5.24.0", "tokenizers==0.23.3", "torch==2.13.0"], [],
+                   ["hf_assistant_mask:generate", "trl_sft:generate"]),
     "renderers": (["renderers==0.1.12", "httpx", "transformers==5.23.0", "tokenizers==0.23.3"], [],
                   ["renderers_prime:generate"]),
     "axolotl": (["axolotl==0.19.0", "torch==2.13.0"], [], ["axolotl_chat:generate"]),
@@ -236,10 +245,12 @@ PEERS = {
                   [], ["torchtune_qwen:generate"]),
     # openrlhf's dependency flash-attn builds only against CUDA: install it without deps plus what SFTDataset needs
     "openrlhf": (["openrlhf==0.11.2"], ["--no-deps"], ["openrlhf_sft:generate"]),
-    # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips
-    "slime": (["transformers==5.23.0", "tokenizers==0.23.3"], [],
-              [f"slime_mask:generate_{t}" for t in ("qwen", "qwen3", "qwen3_5", "distill_qwen")]),
+    # slime is not on PyPI: point LOSSMASK_SLIME_CHECKOUT at a THUDM/slime checkout, or the session skips; the
+    # generators are the ones that checkout offers (python -m lossmask.peers.slime_mask specs CHECKOUT)
+    "slime": (["transformers==5.23.0", "tokenizers==0.23.3"], [], []),
 }
+#: Sessions that run another session's adapters in a second environment: their results get this suffix.
+PEER_VARIANTS = {"trl-tf5.24": ("trl", "-tf5.24.0")}
 PEER_EXTRA_DEPS = {"openrlhf": ["torch==2.13.0", "datasets", "pylatexenc", "transformers==5.23.0"]}
 
 
@@ -248,6 +259,7 @@ PEER_EXTRA_DEPS = {"openrlhf": ["torch==2.13.0", "datasets", "pylatexenc", "tran
 def peers(session: nox.Session, framework: str) -> None:
     """Run one real framework's mask code through `lossmask check` into peers/results/, then rebuild PEERS.md."""
     requirements, flags, generators = PEERS[framework]
+    adapters, suffix = PEER_VARIANTS.get(framework, (framework, ""))
     env = {}
     if framework == "slime":
         checkout = os.environ.get("LOSSMASK_SLIME_CHECKOUT")
@@ -265,14 +277,17 @@ def peers(session: nox.Session, framework: str) -> None:
         os.makedirs(os.path.join(stub, "torchaudio"), exist_ok=True)
         open(os.path.join(stub, "torchaudio", "__init__.py"), "w").close()
         env["PYTHONPATH"] = stub
-    session.run("pytest", "tests/test_peers.py", "-k", framework, env=env)
+    session.run("pytest", "tests/test_peers.py", "-k", adapters, env=env)
+    if framework == "slime":  # read from the checkout's code; a checkout no adapter drives fails here, one line
+        listed = session.run("python", "-m", "lossmask.peers.slime_mask", "specs", checkout, silent=True, env=env)
+        generators = listed.split()
     os.makedirs(os.path.join("peers", "results"), exist_ok=True)
     for spec in generators:
-        out = os.path.join("peers", "results", spec.replace(":", "-") + ".json")
+        out = os.path.join("peers", "results", spec.replace(":", "-") + suffix + ".json")
         session.run("lossmask", "check", f"lossmask.peers.{spec}", "--jobs", "2", "--details", "0",
                     "--json", out, *session.posargs, env=env, success_codes=[0, 1])
     # the reference in this venv: cases it fails here are environment (transformers pin), not framework, effects
-    baseline = os.path.join("peers", "results", "baseline", f"{framework}.json")
+    baseline = os.path.join("peers", "results", "baseline", f"{adapters}{suffix}.json")
     session.run("lossmask", "check", "reference", "--jobs", "2", "--details", "0", "--json", baseline,
                 *session.posargs, env=env, success_codes=[0, 1])
     session.run("python", "-m", "lossmask.peers.report")

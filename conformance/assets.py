@@ -195,7 +195,7 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
     ``tokenizer_config.json`` only for special tokens and the template. ``AutoTokenizer`` instead instantiates the
     class the config names, and some transformers lines rebuild the pre-tokenizer or normaliser from that class:
     5.6–5.16 load DeepSeek-V3's file (config ``LlamaTokenizerFast``) as ``LlamaTokenizer`` and get other ids than
-    ``tokenizers.Tokenizer.from_file`` on 66 of its 70 golden texts. A golden must hold on every line, so the
+    ``tokenizers.Tokenizer.from_file`` on 70 of its 74 golden texts. A golden must hold on every line, so the
     bundled families are loaded this way; ``lossmask doctor`` reports what ``AutoTokenizer`` does instead.
     """
     try:
@@ -205,7 +205,7 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
     try:
         return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
     except Exception as exc:  # transformers raises many types here
-        raise AssetError(f"{directory}: transformers could not load tokenizer.json ({type(exc).__name__}: {exc})") from None
+        raise AssetError(f"{directory}: transformers could not load the tokenizer from tokenizer.json ({type(exc).__name__}: {exc})") from None
 
 
 @functools.lru_cache(maxsize=None)

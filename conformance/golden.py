@@ -8,6 +8,7 @@ generated; they are reviewed data and change only through ``lossmask regenerate`
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from importlib import metadata
@@ -20,6 +21,7 @@ from . import assets, matrix
 from .assets import FIXTURES, LoadedTokenizer
 from .cases import Case, load_cases
 from .errors import CaseError
+from .record import GoldenRecord, from_json_unchecked, parse_record
 
 GOLDEN = FIXTURES / "golden"
 #: Where another transformers line renders a case differently (4.x does not alias ``reasoning_content`` to
@@ -77,18 +79,46 @@ def iter_golden_keys() -> list[tuple[str, str, str]]:
     return sorted((p.parent.parent.name, p.parent.name, p.stem) for p in GOLDEN.glob("*/*/*.json"))
 
 
-def load_golden(family: str, variant: str, case_id: str, line: str | None = "auto") -> dict[str, Any]:
-    """The golden record for this environment: the transformers line's override when there is one."""
+def record_path(family: str, variant: str, case_id: str, line: str | None = "auto") -> Path:
+    """Where this environment's golden lives: the transformers line's override when there is one."""
     line = transformers_line() if line == "auto" else line
-    path = golden_path(family, variant, case_id)
     if line and golden_path(family, variant, case_id, line=line).is_file():
-        path = golden_path(family, variant, case_id, line=line)
+        return golden_path(family, variant, case_id, line=line)
+    return golden_path(family, variant, case_id)
+
+
+def load_golden(family: str, variant: str, case_id: str, line: str | None = "auto") -> dict[str, Any]:
+    """The golden record for this environment as raw JSON (what ``regenerate`` compares); most code wants
+    :func:`load_record`."""
+    path = record_path(family, variant, case_id, line)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CaseError(f"{path}: no golden for case {case_id!r} on {family}/{variant}; run `lossmask regenerate`") from None
     except json.JSONDecodeError as exc:
         raise CaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def load_record(family: str, variant: str, case_id: str, line: str | None = "auto") -> GoldenRecord:
+    """The typed golden record for this environment, schema-checked once per file version and process."""
+    path = record_path(family, variant, case_id, line)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise CaseError(f"{path}: no golden for case {case_id!r} on {family}/{variant}; run `lossmask regenerate`") from None
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2048)
+def _parsed(path: Path, mtime_ns: int, size: int) -> GoldenRecord:
+    del mtime_ns, size  # cache keys: a rewritten file is read again
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CaseError(f"{path}: golden vanished while reading; run `lossmask regenerate`") from None
+    except json.JSONDecodeError as exc:
+        raise CaseError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return parse_record(data, path)
 
 
 def build_golden(loaded: LoadedTokenizer, case: Case) -> dict[str, Any]:
@@ -102,13 +132,24 @@ def build_golden(loaded: LoadedTokenizer, case: Case) -> dict[str, Any]:
     except TemplateRefusal as exc:
         return {**head, "outcome": "refused", "refusal": str(exc), "generated_with": versions()}
     results = {name: seg.mask(policy) for name, policy in PROFILES.items()}
+    return {**head, **_rendered(seg, results), "generated_with": versions()}
+
+
+def _rendered(seg: Any, results: dict[str, Any]) -> dict[str, Any]:
     return {
-        **head, "outcome": "rendered", "text": seg.text, "input_ids": seg.input_ids,
+        "outcome": "rendered", "text": seg.text, "input_ids": seg.input_ids,
         "offsets": [list(o) for o in seg.offsets], "segments": seg.token_parts(), "messages": seg.token_messages(),
         "masks": {name: r.loss_mask for name, r in results.items()},
-        "straddles": {name: r.straddles for name, r in results.items()},
-        "warnings": seg.warnings, "generated_with": versions(),
+        "straddles": {name: r.straddles for name, r in results.items()}, "warnings": seg.warnings,
     }
+
+
+def record_of(seg: Any, results: dict[str, Any], family: str, variant: str, case: str,
+              category: str = "audit") -> GoldenRecord:
+    """A record built in memory from a segmentation and its masks (the audit's samples have no golden file)."""
+    head = {"format": FORMAT, "case": case, "family": family, "variant": variant, "category": category,
+            "rebuilt_tokenizer": False}
+    return from_json_unchecked({**head, **_rendered(seg, results)})
 
 
 def comparable(golden: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -61,6 +62,10 @@ class FieldSpan(NamedTuple):
     start: int
     end: int
     complete: bool  # False when only one of the two markers survived the template
+
+
+#: ``FieldSpan`` from a 4-tuple, without the named tuple's ``__new__`` (one per marker pair of a render).
+_fieldspan = partial(tuple.__new__, FieldSpan)
 
 
 class _Marker:
@@ -224,16 +229,17 @@ def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
+    span = _fieldspan
     for code, pos in events:
         k, is_close = divmod(code, 2)
         if not is_close:
             if k in open_at:  # opened twice without closing: close the first at this point
-                spans.append(FieldSpan(k, open_at.pop(k), pos, False))
+                spans.append(span((k, open_at.pop(k), pos, False)))
             open_at[k] = pos
         elif k in open_at:
-            spans.append(FieldSpan(k, open_at.pop(k), pos, True))
+            spans.append(span((k, open_at.pop(k), pos, True)))
         else:
-            spans.append(FieldSpan(k, last, pos, False))
+            spans.append(span((k, last, pos, False)))
         last = pos
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]

@@ -48,12 +48,14 @@ def _strftime_macro() -> str:
             "{%- endfor -%}{{- ns.out ~ ('%' if ns.pct else '') -}}{%- endmacro %}{{ '' }}")
 
 
+@functools.lru_cache(maxsize=64)
 def pinned_template(chat_template: str) -> str:
     """``chat_template`` with ``strftime_now`` defined in it to print :data:`PINNED_DATE`; unchanged when the
     template never calls it.
 
     The prefix is one line (template error line numbers stay those of the file) and ends with an expression tag,
-    so ``trim_blocks`` cannot swallow a newline the template starts with.
+    so ``trim_blocks`` cannot swallow a newline the template starts with. Cached: the same string object comes
+    back for the same template, so transformers' compiled-template cache hashes it once, not on every render.
     """
     if "strftime_now" not in chat_template:
         return chat_template

@@ -168,7 +168,7 @@ def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None, me
     Probes are plain first; when the template refuses them and ``messages`` is given, they are repeated in
     that conversation's shape (:class:`ProbeShape`), and that structure is cached for that shape.
     """
-    kw = json.dumps(template_kwargs or {}, sort_keys=True, default=repr)
+    kw = json.dumps(template_kwargs, sort_keys=True, default=repr) if template_kwargs else "{}"
     try:
         return _learn_cached(tokenizer, template, kw, template_kwargs, PLAIN)
     except LossmaskError:

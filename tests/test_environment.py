@@ -52,7 +52,7 @@ def test_the_json_report_and_peers_page_show_environment_records(tmp_path):
     lines = page.splitlines()
     row = lines[lines.index(next(x for x in lines if x.startswith("| framework |"))) + 2]
     assert row.split("|")[4].strip() == "2"   # cases: both records counted, none left out
-    assert row.split("|")[9].strip() == "1"   # the environment column
+    assert row.split("|")[10].strip() == "1"   # the environment column
     assert "Environment (transformers " in page and "3 of 10 fixture texts" in page and "2 records of that family carry this note, 1 of them" in page
 
 

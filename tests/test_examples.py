@@ -48,7 +48,7 @@ def test_per_message_example_diverges_on_history_and_supervises_the_header():
     diverged = results[("qwen3_5", "default", "reasoning_history_dropped")]
     assert diverged.verdict == "token_divergence"
     # the prefix render kept the first turn's reasoning that the full render drops
-    assert "Add two and two." in "".join(diverged.details["actual_supervised"])
+    assert "Add two and two." in "".join(diverged.outcome.actual_supervised)
     header = results[("qwen3_5", "default", "plain_answer")]
     assert header.verdict == "mask_mismatch"
     assert "supervises the role header" in header.message

@@ -123,7 +123,7 @@ def independent_causes(data: dict) -> dict[tuple, set[str]]:
             key = ("mask_mismatch", tuple(sorted(d["over_supervised"])), tuple(sorted(d["under_supervised"])))
         elif r["verdict"] == "token_divergence":
             ops = d.get("supervised_text_diff", [])
-            key = ("token_divergence", "first_difference" in d, any(o["actual"] for o in ops),
+            key = ("token_divergence", d.get("first_difference") is not None, any(o["actual"] for o in ops),
                    any(o["expected"] for o in ops))
         elif r["verdict"] == "error":
             key = ("error", r["message"])
@@ -256,7 +256,7 @@ def test_divergence_aligns_both_streams_and_errors_show_the_error(browser, repor
     from selenium.webdriver.common.by import By
 
     data = json.loads((reports_dir / "few.json").read_text(encoding="utf-8"))
-    diverged = next(r for r in data["results"] if r["verdict"] == "token_divergence" and "first_difference" in r["details"])
+    diverged = next(r for r in data["results"] if r["verdict"] == "token_divergence" and r["details"].get("first_difference") is not None)
     browser.get((reports_dir / "few.html").as_uri() + "#" + case_anchor_of(diverged))
     case = browser.find_element(By.ID, case_anchor_of(diverged))
     assert case.get_attribute("open") is not None and _in_view(browser, case)

@@ -96,10 +96,10 @@ def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatc
 
     monkeypatch.setattr(engine, "judge", judge)
     outcome, counts, _ = verdicts("reference", Selection(families=["qwen2_5"], categories=["single_turn"]))
-    assert counts == {"error": 1, "pass": 4}
-    bad = next(r for r in outcome.results if r.verdict == "error")
-    assert bad.message.startswith(engine.HARNESS_ERROR) and "OverflowError" in bad.details["harness_error"]
-    assert reports.summary(outcome)["failed"] == 1
+    assert counts == {"not_judged": 1, "pass": 4}
+    bad = next(r for r in outcome.results if r.verdict == "not_judged")
+    assert bad.message.startswith(engine.HARNESS_ERROR) and "OverflowError: can't convert" in bad.message
+    assert bad.failed and reports.summary(outcome)["not_judged"] == 1
 
 
 def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, capsys):

@@ -29,9 +29,18 @@ PEER_CASES = {
     "verl": ("verl.utils.dataset.multiturn_sft_dataset", [("verl_sft:generate_ignore_mismatch", "qwen3", "default")]),
     "torchtune": ("torchtune.models.qwen2_5", [("torchtune_qwen:generate", "qwen2_5", "default")]),
     "openrlhf": ("openrlhf.datasets.sft_dataset", [("openrlhf_sft:generate", "qwen3", "default")]),
-    "slime": (None, [("slime_mask:generate_qwen", "qwen3", "default"), ("slime_mask:generate_qwen3", "qwen3", "default"),
-                     ("slime_mask:generate_qwen3_5", "qwen3_5", "default")]),
+    "slime": (None, []),  # the specs the checkout offers (slime_mask.specs), see _slime_specs
 }
+#: Where each slime generator is tried on plain_answer.
+SLIME_TEMPLATES = {"qwen": ("qwen3", "default"), "qwen3": ("qwen3", "default"), "qwen3_5": ("qwen3_5", "default"),
+                   "distill_qwen": ("deepseek_v3", "DeepSeek-R1-Distill-Qwen-32B"), "chat_template": ("qwen3", "default")}
+
+
+def _slime_specs() -> list[tuple[str, str, str]]:
+    from lossmask.peers import slime_mask
+
+    return [(spec, *SLIME_TEMPLATES[spec.removeprefix("slime_mask:generate_")])
+            for spec in slime_mask.specs(slime_mask._api())]
 
 
 def _supervised_text(tokenizer, ids: list[int], mask: list[int]) -> str:
@@ -52,6 +61,8 @@ def _require(framework: str, module: str | None) -> None:
 def test_peer_runs_on_plain_answer(framework: str) -> None:
     module, specs = PEER_CASES[framework]
     _require(framework, module)
+    if framework == "slime":
+        specs = _slime_specs()
     case = load_cases(ids=["plain_answer"])[0]
     question, answer = case.messages[0]["content"], case.messages[1]["content"]
     ran = 0
@@ -59,12 +70,7 @@ def test_peer_runs_on_plain_answer(framework: str) -> None:
         gen = load(f"lossmask.peers.{spec}")
         assert gen.version and gen.version != "not installed", spec
         tok = assets.load_bundled(family, variant).tokenizer
-        try:
-            ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
-        except Unsupported as exc:  # older slime checkouts predate the qwen3_5 type (PR #1742)
-            if framework == "slime" and "has no tokenizer_type" in str(exc):
-                continue
-            raise
+        ids, mask = gen(tok, case.messages, case.tools, case.template_kwargs)
         ran += 1
         assert len(ids) == len(mask) and set(mask) <= {0, 1}, spec
         supervised = _supervised_text(tok, ids, mask)
@@ -94,11 +100,11 @@ def test_peer_slime_absent_says_how_to_install(monkeypatch: pytest.MonkeyPatch) 
         pytest.skip("a slime checkout is on sys.path here")
     from lossmask.peers import slime_mask
 
-    slime_mask._locate.cache_clear()
-    slime_mask._module.cache_clear()
+    for cached in (slime_mask._locate, slime_mask._api, slime_mask._module):
+        cached.cache_clear()
     tok = assets.load_bundled("qwen3").tokenizer
     for fn in (slime_mask.generate_qwen, slime_mask.generate_qwen3, slime_mask.generate_qwen3_5,
-               slime_mask.generate_distill_qwen):
+               slime_mask.generate_distill_qwen, slime_mask.generate_chat_template):
         with pytest.raises(NotImplementedError, match="PYTHONPATH"):
             fn(tok, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])
 
@@ -137,31 +143,43 @@ def test_peer_llamafactory_sharegpt_mapping() -> None:
 
 def _result(case: str, family: str, category: str, verdict: str, message: str = "", **details) -> dict:
     return {"case": case, "family": family, "variant": "default", "category": category, "verdict": verdict,
-            "message": message, "details": details}
+            "message": message, "profile": "canonical", "details": details}
+
+
+def _report(name: str, version: str, transformers: str, results: list[dict]) -> str:
+    return json.dumps({"format": 2, "generator": {"name": name, "version": version},
+                       "versions": {"transformers": transformers}, "results": results})
 
 
 def test_peer_report_counts_and_explanations(tmp_path) -> None:
+    """The page reads fields, not messages: the messages here are deliberately unrelated to the fields."""
     results = [
         _result("a", "qwen3", "single_turn", "pass"),
-        _result("b", "qwen3", "single_turn", "mask_mismatch",
-                "supervises the separator after end-of-turn (1): matches profile slime-qwen3_5 (knobs: x)",
-                matching_profiles=["slime-qwen3_5"]),
-        _result("c", "qwen3", "multi_turn", "token_divergence", "token stream differs",
+        _result("b", "qwen3", "single_turn", "mask_mismatch", "(message not read)",
+                over_supervised={"separator": 1}, matching_profiles=["slime-qwen3_5"], golden="rendered"),
+        _result("c", "qwen3", "multi_turn", "token_divergence", "(message not read)", golden="rendered",
                 first_difference=5, context_start=3, expected_tokens=["a", "b", "One"], actual_tokens=["a", "b", "<think>"],
                 supervised_text_diff=[{"op": "insert", "expected": "", "actual": "<think></think>"}]),
-        _result("d", "llama3", "tool_call", "unsupported", "declined: no tools"),
+        _result("d", "llama3", "tool_call", "unsupported", "declined: no tools", generator_message="no tools"),
+        _result("e", "qwen3", "adversarial", "refused_agree", "refused like the template", golden="refused"),
+        _result("f", "qwen3", "adversarial", "token_divergence", "(message not read)", golden="refused"),
+        _result("g", "qwen3", "adversarial", "not_judged", "fixtures/x.json: no golden for case 'g'"),
     ]
-    (tmp_path / "x.json").write_text(json.dumps({"generator": {"name": "peer-x", "version": "1.0"},
-                                                 "versions": {"transformers": "5.23.0"}, "results": results}))
+    (tmp_path / "x.json").write_text(_report("peer-x", "1.0", "5.23.0", results))
     (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "old.json").write_text(json.dumps({"format": 1, "generator": {"name": "old"}, "results": []}))
     out = tmp_path / "PEERS.md"
     assert report.main([str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| peer-x | 1.0 | 5.23.0 | 4 | 1 | 1/3 | 1 | 1 | 0 |" in text
-    assert "| qwen3 | 1/2 | 0/1 | – | – |" in text
+    # 6 judged (g is left out), 1 declined, 5 ran: 1 pass, 1 refused_agree, 1 mismatch, 2 divergences
+    assert "| peer-x | 1.0 | 5.23.0 | 6 | 1 | 1/5 | 1 | 1 | 2 | 0 | 0 |" in text
+    assert "| qwen3 | 1/2 | 0/1 | – | 0/2 |" in text
     assert "supervises the separator after end-of-turn (1); 1/1 equal profile `slime-qwen3_5`" in text
     assert '"One" → "<think>"' in text and 'trains "<think></think>" the render lacks' in text
-    assert "| llama3 | – | – | – | – |" in text
+    assert "1 where the template refuses the conversation and the framework still returned tokens" in text
+    assert "| llama3 | – | – | – | – |" in text and 'Declined: "no tools" (1)' in text
+    assert "Left out: 1 results the harness could not judge" in text
+    assert "old.json: report format 1 predates the counting rules" in text and "broken.json" in text
 
 
 def test_peer_report_without_results_fails(tmp_path) -> None:
@@ -174,14 +192,15 @@ def test_peer_registry_names_existing_modules() -> None:
         assert importlib.util.find_spec(f"lossmask.peers.{module}") is not None, module
 
 
-def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path) -> None:
-    """A case the reference itself fails under the framework's transformers pin is not counted against it."""
+def test_peer_report_counts_every_record_and_shows_the_reference_in_that_venv(tmp_path) -> None:
+    """No record is left out because the reference fails it under the framework's pin: the framework's row counts
+    it, and the reference's own counts in that venv are shown beside the row."""
     fails = _result("c", "qwen3", "multi_turn", "token_divergence", "token stream differs")
-    framework = {"generator": {"name": "peer-y", "version": "2"}, "versions": {"transformers": "5.16.1"},
+    framework = {"format": 2, "generator": {"name": "peer-y", "version": "2"}, "versions": {"transformers": "5.16.1"},
                  "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
-    reference = {"generator": {"name": "reference", "version": "0.1.0"}, "versions": {"transformers": "5.16.1"},
-                 "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
-    other_line = dict(reference, versions={"transformers": "5.23.0"})
+    reference = {"format": 2, "generator": {"name": "reference", "version": "0.1.0"},
+                 "versions": {"transformers": "5.16.1"}, "results": [_result("a", "qwen3", "single_turn", "pass"), fails]}
+    other_line = dict(reference, versions={"transformers": "5.23.0"}, results=[_result("a", "qwen3", "single_turn", "pass")])
     (tmp_path / "baseline").mkdir()
     (tmp_path / "y.json").write_text(json.dumps(framework))
     (tmp_path / "baseline" / "y.json").write_text(json.dumps(reference))
@@ -189,5 +208,5 @@ def test_peer_report_leaves_out_cases_the_reference_fails_in_that_venv(tmp_path)
     out = tmp_path / "PEERS.md"
     assert report.main([str(tmp_path), "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| peer-y | 2 | 5.16.1 | 1 | 0 | 1/1 | 0 | 0 | 0 |" in text
-    assert "Left out: 1 cases the reference itself fails under transformers 5.16.1" in text
+    assert "| peer-y | 2 | 5.16.1 | 2 | 0 | 1/2 | 0 | 0 | 1 | 0 | 0 |" in text
+    assert "The reference itself in this venv (transformers 5.16.1): 1 pass, 1 token_divergence." in text

@@ -77,4 +77,4 @@ def test_an_unresolvable_generator_is_one_usage_error(tmp_path):
 @parametrize_cases(families=["qwen2_5"], categories=["tool_call"])
 def test_parametrize_helper_gives_cases_and_goldens(family, variant, case):
     record = golden(family, variant, case.id)
-    assert record["case"] == case.id and record["category"] == "tool_call"
+    assert record.case == case.id and record.category == "tool_call"

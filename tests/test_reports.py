@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lossmask.cli import main
+from lossmask.compare import Outcome, Verdict
 from lossmask.runner import Selection, reports, run
 from lossmask.runner.causes import Cause, failure_groups
 from lossmask.runner.engine import Run
@@ -31,7 +32,7 @@ def test_every_failure_is_in_exactly_one_cause_read_from_typed_fields(qwen35):
     assert len(groups) < sum(r.failed for r in qwen35.results)  # grouping groups
     mismatch = next(g for g in groups if g.cause.verdict == "mask_mismatch")
     for r in mismatch.results:
-        assert set(r.details["over_supervised"]) == set(mismatch.cause.over)
+        assert set(r.outcome.over_supervised) == set(mismatch.cause.over)
     assert [len(g.results) for g in groups] == sorted((len(g.results) for g in groups), reverse=True)
 
 
@@ -59,8 +60,8 @@ def test_check_prints_causes_before_cases_and_limits_the_detail(capsys):
 
 
 def test_junit_class_names_keep_dotted_variants_in_one_class(tmp_path):
-    results = [Result(case="plain_answer", family="qwen3_5", variant=v, category="single_turn", verdict="pass",
-                      seconds=0.01) for v in ("Qwen3.5-0.8B", "Qwen3_5-0_8B", "default")]
+    results = [Result(case="plain_answer", family="qwen3_5", variant=v, category="single_turn",
+                      outcome=Outcome(Verdict.PASS, ""), seconds=0.01) for v in ("Qwen3.5-0.8B", "Qwen3_5-0_8B", "default")]
     outcome = Run("x", {"name": "g", "version": "1"}, "canonical", results, 0.1)
     names = reports.junit_classnames([(r.family, r.variant) for r in results])
     assert names[("qwen3_5", "Qwen3.5-0.8B")] == "lossmask.qwen3_5.Qwen3_5-0_8B"
@@ -84,8 +85,8 @@ def test_junit_failure_body_is_the_compact_context_not_json(qwen35, tmp_path):
     assert node(mismatch).tag == "failure" and node(mismatch).get("message") == mismatch.message
     assert re.search(r"^\s*> #\d+\s+'", node(mismatch).text, flags=re.M)  # a differing token row, piece as literal
     assert not node(mismatch).text.lstrip().startswith("{")
-    diverged = next(r for r in qwen35.results if r.verdict == "token_divergence" and "first_difference" in r.details)
-    assert f"first difference at token #{diverged.details['first_difference']}" in node(diverged).text
+    diverged = next(r for r in qwen35.results if r.verdict == "token_divergence" and r.outcome.first_difference is not None)
+    assert f"first difference at token #{diverged.outcome.first_difference}" in node(diverged).text
     assert re.search(r"^\s*generator '", node(diverged).text, flags=re.M)
     error = next(r for r in qwen35.results if r.verdict == "error")
     assert node(error).tag == "error" and error.message in node(error).text

@@ -71,7 +71,9 @@ def test_separator_supervision_is_explained_and_passes_under_slime_profile():
     r = outcome.results[0]
     assert "supervises the separator after end-of-turn (1)" in r.message
     assert "matches profile slime-qwen3_5" in r.message
-    assert r.details["context"] and r.details["matching_profiles"] == ["slime-qwen3_5"]
+    o = r.outcome
+    assert o.context and o.matching_profiles == ("slime-qwen3_5",) and o.over_supervised == {"separator": 1}
+    assert o.under_supervised == {} and o.first_difference == o.differing_tokens[0]
     _, counts = verdicts(f"{MOD}:supervises_separator", sel, profile="slime-qwen3_5")
     assert counts == {"pass": 3}
 
@@ -83,15 +85,21 @@ def test_per_message_generator_diverges_on_multi_turn_reasoning():
     assert by_template[("qwen3", "default")] == by_template[("qwen3_5", "default")] == "token_divergence"
     assert all(r.failed for r in outcome.results)  # templates that never render reasoning: mask_mismatch
     r = next(r for r in outcome.results if r.family == "qwen3_5" and r.variant == "default")
-    assert "Add two and two." in "".join(r.details["actual_supervised"])
-    assert "Add two and two." not in "".join(r.details["expected_supervised"])
-    assert any("Add two and two." in op["actual"] for op in r.details["supervised_text_diff"])
+    o = r.outcome
+    assert "Add two and two." in "".join(o.actual_supervised)
+    assert "Add two and two." not in "".join(o.expected_supervised)
+    assert any("Add two and two." in op.actual for op in o.supervised_text_diff)
+    assert o.first_difference is not None and o.expected_tokens[:o.first_difference - o.context_start] == \
+        o.actual_tokens[:o.first_difference - o.context_start]
 
 
-def test_refused_cases_pass_when_the_generator_refuses_and_diverge_when_it_does_not():
+def test_refused_cases_are_agreed_refusals_when_the_generator_raises_and_diverge_when_it_does_not():
     sel = Selection(families=["qwen3_5"], case_ids=["no_user_message"])
-    _, counts = verdicts(f"{MOD}:raises", sel)
-    assert counts == {"pass": 3}
+    outcome, counts = verdicts(f"{MOD}:raises", sel)
+    assert counts == {"refused_agree": 3}  # agreeing with the template is not a pass
+    assert reports.summary(outcome)["passed"] == 0 and not any(r.failed for r in outcome.results)
+    _, counts = verdicts(f"{MOD}:declines", sel)
+    assert counts == {"unsupported": 3}  # a decline stays a decline, whatever the golden says
     outcome, counts = verdicts(f"{MOD}:ignores_template", sel)
     assert counts == {"token_divergence": 3}
     assert "the template refuses this conversation" in outcome.results[0].message
@@ -141,9 +149,13 @@ def test_cli_reports_and_exit_codes(tmp_path, capsys):
 
 
 def test_reference_passes_everything():
-    outcome = run("reference", Selection())
-    assert {r.verdict for r in outcome.results} == {"pass"}
-    from lossmask.golden import expected_keys
+    from lossmask import golden as G
 
-    assert len(outcome.results) == len(expected_keys()) >= 544
-    assert reports.summary(outcome)["failed"] == 0
+    outcome = run("reference", Selection())
+    keys = G.expected_keys()
+    refused = {k for k in keys if G.load_record(*k).refused}
+    assert len(outcome.results) == len(keys) >= 544 and refused
+    for r in outcome.results:  # the reference raises exactly where the template refuses
+        assert r.verdict == ("refused_agree" if (r.family, r.variant, r.case) in refused else "pass"), r
+    s = reports.summary(outcome)
+    assert (s["failed"], s["passed"], s["refused_agree"]) == (0, len(keys) - len(refused), len(refused))

@@ -111,7 +111,7 @@ def test_generator_exception_is_a_named_failure(corpus, cpu):
     result = run_family(generators.load(spec("crashes_on_reasoning")), "qwen3", "default", corpus, cpu, Settings(steps=0))
     assert result["checks"]["generator_ran_cleanly"] is False
     assert result["failures"]["generator_ran_cleanly"] == [
-        "reasoning_history_dropped (qwen3/default): generator raised RuntimeError: boom"]
+        "reasoning_history_dropped (qwen3/default): generator raised RuntimeError: boom at test_smoke.py:59"]
     assert "reasoning_history_dropped" not in result["cases"] and "plain_answer" in result["cases"]
     assert result["checks"]["trained_targets_match_profile"] is True
 

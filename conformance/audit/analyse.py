@@ -14,15 +14,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import PROFILES, get_profile, render_limits, segment
+from lossmask.reference import PROFILES, get_profile, render_limits, segment_batch
 from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
-from ..generators import InvalidOutput, Unsupported
+from .. import golden as G
+from ..compare import Outcome, Verdict, compare
 from ..runner.limits import Limits
 from . import findings as F
 from . import tally as T
-from .isolated import GeneratorRaised, GeneratorTimeout, IsolatedGenerator
+from .isolated import IsolatedGenerator
 from .readers import BadBytes, Record
 
 
@@ -112,39 +113,44 @@ def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
     return T.INVALID_RECORD, f"$: expected a list of messages or an object with 'messages', got {what}"
 
 
-def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> None:
+def screen_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> tuple | None:
+    """Decode and validate one record and count the data findings; ``(messages, tools)`` when it can be masked."""
     out.samples += 1
     index, line, payload = record.index, record.line, record.payload
     decoded = decode(record)
     if isinstance(decoded[0], str):
         out.error(decoded[0], decoded[1], index, line, payload)
-        return
+        return None
     messages, tools = decoded
     try:
         validate_messages(messages, tools)
     except ConversationError as exc:
         out.error(T.INVALID_CONVERSATION, str(exc), index, line, payload)
-        return
+        return None
     literal = F.literal_in_non_assistant_text(messages, state.scanner)
     if literal:
         out.finding(F.LITERAL_IN_TEXT, index, line, literal, payload)
     empty = F.empty_assistant_turn(messages)
     if empty:
         out.finding(F.EMPTY_ASSISTANT, index, line, empty, payload)
-    loaded = state.loaded
-    try:
-        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, config.kwargs(), validate=False)
-    except TemplateRefusal as exc:
-        out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
+    return messages, tools
+
+
+def tally_segmentation(state: WorkerState, config: AuditConfig, record: Record, messages: list,
+                       tools: list | None, seg: Any, out: T.Tally) -> None:
+    """Count one record's reference result (a Segmentation, or the exception it raised)."""
+    index, line, payload = record.index, record.line, record.payload
+    if isinstance(seg, TemplateRefusal):
+        out.error(T.TEMPLATE_REFUSAL, str(seg), index, line, payload)
         return
-    except render_limits.RenderLimitExceeded as exc:
-        out.error(T.RENDER_LIMIT, str(exc), index, line, payload)
+    if isinstance(seg, render_limits.RenderLimitExceeded):
+        out.error(T.RENDER_LIMIT, str(seg), index, line, payload)
         return
-    except (SegmentationError, LossmaskError) as exc:
-        out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)
+    if isinstance(seg, (SegmentationError, LossmaskError)):
+        out.error(T.SEGMENTATION_ERROR, str(seg), index, line, payload)
         return
-    except Exception as exc:  # a reference bug on one odd sample is counted, never fatal to the audit
-        out.error(T.REFERENCE_ERROR, f"{type(exc).__name__}: {exc}", index, line, payload)
+    if isinstance(seg, Exception):  # a reference bug on one odd sample is counted, never fatal to the audit
+        out.error(T.REFERENCE_ERROR, f"{type(seg).__name__}: {seg}", index, line, payload)
         return
     out.rendered += 1
     out.tokens += len(seg.input_ids)
@@ -168,46 +174,70 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
         compare_generator(state, config, seg, masks, messages, tools, record, out)
 
 
+#: How a comparison outcome reads as an audit finding (passes and agreed refusals are not findings).
+FINDING_OF = {
+    Verdict.UNSUPPORTED: F.GENERATOR_UNSUPPORTED, Verdict.INVALID_OUTPUT: F.GENERATOR_INVALID_OUTPUT,
+    Verdict.LENGTH_MISMATCH: F.GENERATOR_INVALID_OUTPUT, Verdict.ERROR: F.GENERATOR_ERROR,
+    Verdict.TIMEOUT: F.GENERATOR_TIMEOUT, Verdict.NOT_JUDGED: F.GENERATOR_ERROR,
+    Verdict.TOKEN_DIVERGENCE: F.GENERATOR_DIVERGENCE, Verdict.MASK_MISMATCH: F.GENERATOR_MISMATCH,
+}
+
+
 def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: dict, messages: list,
                       tools: list | None, record: Record, out: T.Tally) -> None:
+    """Run the generator (in its isolated worker) on one sample and judge it with the comparison core against
+    the reference's render."""
     gen = state.generator
-    index, line, payload = record.index, record.line, record.payload
-    try:
-        ids, mask = gen(index, messages, tools, config.kwargs())
-    except Unsupported as exc:
-        out.finding(F.GENERATOR_UNSUPPORTED, index, line, str(exc) or "declared unsupported", payload)
-        return
-    except InvalidOutput as exc:
-        out.finding(F.GENERATOR_INVALID_OUTPUT, index, line, str(exc), payload)
-        return
-    except GeneratorTimeout as exc:
-        out.finding(F.GENERATOR_TIMEOUT, index, line, str(exc), payload)
-        return
-    except GeneratorRaised as exc:  # raised, crashed, exited: a finding, never an audit crash
-        out.finding(F.GENERATOR_ERROR, index, line, str(exc), payload)
-        return
-    ids, mask = list(ids), list(mask)
-    if ids != seg.input_ids:
-        at = next((i for i, (a, b) in enumerate(zip(ids, seg.input_ids)) if a != b), min(len(ids), len(seg.input_ids)))
-        out.finding(F.GENERATOR_DIVERGENCE, index, line, f"first differing token {at} "
-                    f"(generator {len(ids)} tokens, reference {len(seg.input_ids)})", payload)
-        return
     claimed = getattr(gen, "profile", None)
     claimed = claimed if claimed in masks else config.profile
-    reference = masks[claimed]
-    if mask != reference.loss_mask:
-        diff = [i for i, (a, b) in enumerate(zip(mask, reference.loss_mask)) if a != b]
-        out.finding(F.GENERATOR_MISMATCH, index, line, f"{len(diff)} tokens differ from {claimed} "
-                    f"(first {diff[0] if diff else len(mask)})", payload)
+    answer = gen(record.index, messages, tools, config.kwargs())
+    expected = G.record_of(seg, masks, state.loaded.family, state.loaded.variant, f"sample {record.index}")
+    decode = lambda ids: state.loaded.tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
+    outcome = compare(expected, answer, claimed, decode)
+    kind = FINDING_OF.get(outcome.verdict)
+    if kind is not None:
+        out.finding(kind, record.index, record.line, _finding_message(outcome, claimed), record.payload)
+
+
+def _finding_message(outcome: Outcome, profile: str) -> str:
+    if outcome.verdict is Verdict.TOKEN_DIVERGENCE:
+        return (f"first differing token {outcome.first_difference} (generator {outcome.actual_length} tokens, "
+                f"reference {outcome.expected_length})")
+    if outcome.verdict is Verdict.MASK_MISMATCH:
+        return (f"{len(outcome.differing_tokens)} tokens differ from {profile} (first {outcome.first_difference}): "
+                f"{outcome.message}")
+    if outcome.verdict is Verdict.UNSUPPORTED:
+        return outcome.message.removeprefix("declined: ")
+    return outcome.message
 
 
 def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
+    """Screen every record, segment the maskable ones in one batch (:func:`reference.segment_batch`: one
+    tokenizer call for the chunk, as dataset preparation does), then count each record's result."""
     state = state_for(config)
     out = T.Tally(config.examples_per_kind, config.keep_samples)
+    pending = []
     for record in records:
         try:
-            analyse_record(state, config, record, out)
+            screened = screen_record(state, config, record, out)
         except Exception as exc:  # noqa: BLE001 - one odd sample is a counted error, never the end of the audit
-            message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
-            out.error(T.REFERENCE_ERROR, message, record.index, record.line, record.payload)
+            _unexpected(exc, record, out)
+            continue
+        if screened is not None:
+            pending.append((record, *screened))
+    if not pending:
+        return out
+    loaded = state.loaded
+    results = segment_batch(loaded.tokenizer, loaded.chat_template, [m for _, m, _ in pending],
+                            [t for _, _, t in pending], config.kwargs(), validate=False, errors=(Exception,))
+    for (record, messages, tools), seg in zip(pending, results):
+        try:
+            tally_segmentation(state, config, record, messages, tools, seg, out)
+        except Exception as exc:  # noqa: BLE001
+            _unexpected(exc, record, out)
     return out
+
+
+def _unexpected(exc: Exception, record: Record, out: T.Tally) -> None:
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+    out.error(T.REFERENCE_ERROR, message, record.index, record.line, record.payload)

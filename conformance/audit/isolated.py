@@ -3,8 +3,8 @@
 Why not in-process: a generator is arbitrary code. In the audit's own process it could ``sys.exit(0)`` (an
 audit that ends green with no report), segfault, hang, print into ``--json -``, or change the tokenizer the
 reference counts with. Here it is a :class:`~lossmask.runner.process.GeneratorProcess` (supervised process
-tree, deadlines, memory limit, fresh tokenizer per sample) owned by each audit process; every way it fails is
-an exception for that sample, which the analysis counts as a finding. Any spec works, ``jsonl:`` included.
+tree, deadlines, memory limit, fresh tokenizer per sample) owned by each audit process; whatever it does on a
+sample is an :class:`~lossmask.compare.Answer`, which the comparison core judges and the analysis counts. Any spec works, ``jsonl:`` included.
 """
 
 from __future__ import annotations
@@ -13,17 +13,9 @@ import os
 from typing import Any
 
 from ..errors import UsageError
-from ..generators import InvalidOutput, LengthMismatch, Unsupported, normalise
+from ..compare import Answer, from_failure, from_response
 from ..runner.limits import Limits
 from ..runner.process import Failure, GeneratorProcess, command_for, worker_env
-
-
-class GeneratorRaised(Exception):
-    """The generator raised (or its process failed) on this sample; the message says how."""
-
-
-class GeneratorTimeout(GeneratorRaised):
-    """The generator did not answer within the per-sample deadline."""
 
 
 def tokenizer_dir(loaded: Any) -> str:
@@ -56,25 +48,14 @@ class IsolatedGenerator:
         self.base = {"family": loaded.family, "variant": loaded.variant, "tokenizer_dir": tokenizer_dir(loaded),
                      "chat_template": loaded.chat_template}
 
-    def __call__(self, index: int, messages: list, tools: list | None, kwargs: dict) -> tuple[list[int], list[int]]:
-        """``(ids, mask)`` for one sample; raises Unsupported / InvalidOutput / GeneratorRaised otherwise."""
+    def __call__(self, index: int, messages: list, tools: list | None, kwargs: dict) -> Answer:
+        """What the generator did on one sample, as an :class:`~lossmask.compare.Answer` (never raises for it)."""
         req = {"id": f"sample-{index}", **self.base, "messages": messages, "tools": tools, "template_kwargs": kwargs}
         try:
             self.proc.prepare(req)
-            resp = self.proc.request(req, self.limits.timeout)
+            return from_response(self.proc.request(req, self.limits.timeout), self.encoding)
         except Failure as exc:
-            if exc.verdict == "timeout":
-                raise GeneratorTimeout(exc.message) from None
-            if exc.verdict == "invalid_output":
-                raise InvalidOutput(exc.message) from None
-            raise GeneratorRaised(exc.message) from None
-        if "unsupported" in resp:
-            raise Unsupported(resp["unsupported"])
-        if "error" in resp:
-            raise GeneratorRaised(resp["error"])
-        if "invalid" in resp:
-            raise (LengthMismatch if resp.get("kind") == "length_mismatch" else InvalidOutput)(resp["invalid"])
-        return normalise(resp, self.encoding)
+            return from_failure(exc.verdict, exc.message)
 
     def close(self) -> None:
         self.proc.stop()

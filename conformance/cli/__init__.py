@@ -20,20 +20,39 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 COMMANDS = ("families", "mask", "check", "doctor", "regenerate", "smoke", "bench", "audit", "zoo")
 
 
-def version_line() -> str:
-    """``lossmask X (transformers Y, tokenizers Z, Python V)``: what a bug report needs, without importing them."""
+def installed(name: str) -> str:
+    """The installed version of a distribution (read from its metadata, without importing it)."""
     from importlib import metadata
 
-    from lossmask import __version__
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
-    def installed(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "not installed"
+
+def version_line() -> str:
+    """``lossmask X (transformers Y, tokenizers Z, Python V)``: what a bug report needs."""
+    from lossmask import __version__
 
     return (f"lossmask {__version__} (transformers {installed('transformers')}, tokenizers {installed('tokenizers')}, "
             f"Python {sys.version.split()[0]})")
+
+
+#: Commands whose results depend on the installed transformers/tokenizers (they render, or compare renders).
+VERSION_SENSITIVE = frozenset({"mask", "check", "regenerate", "smoke", "bench", "audit", "zoo"})
+
+
+def matrix_warning() -> str | None:
+    """One line when the installed (transformers, tokenizers) pair is no cell of the tested matrix
+    (:mod:`lossmask.matrix`, the list the noxfile's conformance sessions are made from)."""
+    from lossmask import matrix
+
+    transformers, tokenizers = installed("transformers"), installed("tokenizers")
+    if matrix.in_matrix(transformers, tokenizers):
+        return None
+    cells = ", ".join(f"{c.transformers}/{c.tokenizers}" for c in matrix.CELLS)
+    return (f"lossmask: warning: transformers {transformers} with tokenizers {tokenizers} is outside the tested "
+            f"matrix ({cells}); renders can differ from the goldens (`lossmask doctor` checks this environment)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in VERSION_SENSITIVE:
+        warning = matrix_warning()
+        if warning:
+            print(warning, file=sys.stderr)
     previous = _terminate_on_sigterm()
     try:
         return int(args.run(args) or 0)

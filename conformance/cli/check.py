@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import Selection, reports
     from ..runner import run as run_generator
     from ..runner.html_report import render_html
+    from ..runner.engine import HARNESS_ERROR
     from ..runner.terminal import print_run
 
     outputs.preflight(args, REPORTS)
@@ -86,10 +87,10 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         outputs.write(args.html, render_html(outcome))
     print_run(console, outcome, args.max_failures)
-    harness = [r for r in outcome.results if "harness_error" in r.details]
+    harness = [r for r in outcome.results if r.message.startswith(HARNESS_ERROR)]
     if harness:
         first = harness[0]
-        console.print(f"[red]harness error[/]: lossmask itself failed while judging {len(harness)} case(s) "
-                      f"(first {first.family}/{first.variant} {first.case}: {first.details['harness_error']})",
-                      highlight=False, soft_wrap=True)
+        console.print(f"[red]harness error[/]: lossmask itself failed while judging {len(harness)} case(s), "
+                      f"listed as not_judged (first {first.family}/{first.variant} {first.case}: "
+                      f"{first.message.removeprefix(HARNESS_ERROR + ': ')})", highlight=False, soft_wrap=True)
     return 1 if any(r.failed for r in outcome.results) else 0

@@ -131,9 +131,14 @@ class RecordItem(pytest.Item):
 
 
 def settle(result: Result) -> None:
-    """The one place a runner verdict becomes a pytest outcome: declined → skipped, failing → failed."""
-    if result.verdict == "unsupported":
+    """The one place a runner verdict becomes a pytest outcome: declined → skipped, agreeing with a template
+    refusal → xfail (expected, never a pass), failing → failed."""
+    from lossmask.compare import Verdict
+
+    if result.verdict is Verdict.UNSUPPORTED:
         pytest.skip(f"declined by the generator: {result.message}")
+    if result.verdict is Verdict.REFUSED_AGREE:
+        pytest.xfail(result.message)
     if result.failed:
         raise LossmaskFailure(result)
 
@@ -146,6 +151,6 @@ class LossmaskFailure(Exception):
     def explain(self) -> str:
         r = self.result
         lines = [f"{r.verdict}: {r.message}"]
-        lines += [f"  #{row['index']} {row['piece']!r} {row['segment']} expected {row['expected']} got {row['actual']}"
-                  for row in r.details.get("context", [])[:8]]
+        lines += [f"  #{row.index} {row.piece!r} {row.segment} expected {row.expected} got {row.actual}"
+                  for row in r.outcome.context[:8]]
         return "\n".join(lines)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from .. import golden as G
 from ..cases import load_cases
+from ..record import GoldenRecord
 
 
 def parametrize_cases(families: list[str] | None = None, categories: list[str] | None = None,
@@ -18,6 +17,6 @@ def parametrize_cases(families: list[str] | None = None, categories: list[str] |
     return pytest.mark.parametrize(argnames, keys, ids=[f"{f}/{v}/{c.id}" for f, v, c in keys])
 
 
-def golden(family: str, variant: str, case_id: str) -> dict[str, Any]:
-    """The golden record (see FIXTURES.md): ``input_ids``, ``masks[profile]``, ``segments``..."""
-    return G.load_golden(family, variant, case_id)
+def golden(family: str, variant: str, case_id: str) -> GoldenRecord:
+    """The typed golden record (see FIXTURES.md): ``.input_ids``, ``.mask(profile)``, ``.segments``, ``.refused``..."""
+    return G.load_record(family, variant, case_id)

@@ -1,6 +1,6 @@
 """The conformance runner: score any mask generator against the golden fixtures.
 
-select cases → send each to the generator's process → :func:`~.verdict.judge` against the golden → report.
+select cases → send each to the generator's process → :func:`lossmask.compare.compare` against the golden → report.
 """
 
 from .engine import Run, Selection, run

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .explain import phrase
+from ..compare import Outcome, Verdict
+from ..compare.explain import phrase
 from .verdict import Result
 
 
@@ -38,6 +39,7 @@ DIVERGENCE_TITLES = {
 VERDICT_TITLES = {
     "length_mismatch": "returns a mask and ids of different lengths", "invalid_output": "returns invalid output",
     "timeout": "does not answer within the deadline", "unsupported": "declines",
+    "not_judged": "could not be judged by the harness", "refused_agree": "raises where the template refuses",
     "environment": "differs exactly as this transformers makes the record differ (the environment, not the generator)",
 }
 
@@ -79,25 +81,23 @@ def _and(items: Iterable[str]) -> str:
 
 def cause_of(result: Result) -> Cause:
     """The cause of one result, from its typed comparison fields."""
-    d = result.details
-    if result.verdict == "mask_mismatch":
-        return Cause("mask_mismatch", tuple(sorted(d.get("over_supervised") or {})),
-                     tuple(sorted(d.get("under_supervised") or {})))
-    if result.verdict == "token_divergence":
-        return Cause("token_divergence", divergence=_divergence(d))
-    if result.verdict in {"error", "unsupported"}:
-        return Cause(result.verdict, said=result.message)
-    if result.verdict == "environment":
-        return Cause("environment", said=(result.environment or [""])[0])
-    return Cause(result.verdict)
+    o = result.outcome
+    if o.verdict is Verdict.MASK_MISMATCH:
+        return Cause(o.verdict.value, tuple(sorted(o.over_supervised)), tuple(sorted(o.under_supervised)))
+    if o.verdict is Verdict.TOKEN_DIVERGENCE:
+        return Cause(o.verdict.value, divergence=_divergence(o))
+    if o.verdict in (Verdict.ERROR, Verdict.UNSUPPORTED, Verdict.NOT_JUDGED, Verdict.REFUSED_AGREE):
+        return Cause(o.verdict.value, said=o.generator_message or o.message)
+    if o.verdict is Verdict.ENVIRONMENT:
+        return Cause(o.verdict.value, said=(o.environment or ("",))[0])
+    return Cause(o.verdict.value)
 
 
-def _divergence(details: dict) -> Divergence:
-    if details.get("golden") == "refused" or "first_difference" not in details:
+def _divergence(o: Outcome) -> Divergence:
+    if o.golden == "refused" or o.first_difference is None:
         return Divergence.REFUSED
-    ops = details.get("supervised_text_diff") or []
-    extra = any(op["actual"] for op in ops)
-    missing = any(op["expected"] for op in ops)
+    extra = any(op.actual for op in o.supervised_text_diff)
+    missing = any(op.expected for op in o.supervised_text_diff)
     if extra and missing:
         return Divergence.BOTH
     return Divergence.EXTRA_TEXT if extra else Divergence.MISSING_TEXT if missing else Divergence.TOKENS_ONLY
@@ -126,7 +126,7 @@ class CauseGroup:
     @property
     def profiles(self) -> Counter[str]:
         """How often each shipped profile matches the generator's mask in this group (mask mismatch)."""
-        return Counter(p for r in self.results for p in (r.details.get("matching_profiles") or [])[:1])
+        return Counter(r.outcome.matching_profiles[0] for r in self.results if r.outcome.matching_profiles)
 
     def to_json(self) -> dict:
         return {"cause": self.slug, "verdict": self.cause.verdict, "title": self.cause.title,
@@ -176,4 +176,4 @@ def failure_groups(results: Sequence[Result]) -> list[CauseGroup]:
 
 
 def decline_groups(results: Sequence[Result]) -> list[CauseGroup]:
-    return group([r for r in results if r.verdict == "unsupported"], "declined")
+    return group([r for r in results if r.verdict is Verdict.UNSUPPORTED], "declined")

@@ -18,13 +18,15 @@ from lossmask.reference.errors import LossmaskError
 from .. import assets
 from .. import golden as G
 from ..cases import Case, load_cases
+from ..compare import compare, from_failure, from_response, not_judged
 from ..errors import HarnessError, UsageError
 from .limits import Limits, positive_seconds
 from .process import STOP_GRACE, Failure, GeneratorProcess, command_for, worker_env
-from .verdict import Result, attribute_environment, judge
+from .verdict import Result
 
 
-#: How a case's message starts when the harness itself failed while judging it (the run then fails, named).
+#: How a case's message starts when the harness itself failed while judging it: the case is ``not_judged``
+#: (listed, never counted for the generator) and the run fails, named.
 HARNESS_ERROR = "harness error while judging this case"
 
 
@@ -160,9 +162,9 @@ def _guarded(proc: GeneratorProcess, family: str, variant: str, case: Case, enco
         return _one(proc, family, variant, case, encoding, profile, timeout, env)
     except Exception as exc:  # noqa: BLE001 - a bug in judging must cost one case, named, never the run
         proc.stop()
+        notes = env.notes(family) if env is not None else ()
         return Result(case=case.id, family=family, variant=variant, category=case.category, profile=profile,
-                      verdict="error", message=f"{HARNESS_ERROR}: {type(exc).__name__}: {exc}",
-                      details={"harness_error": f"{type(exc).__name__}: {exc}"})
+                      outcome=not_judged(f"{HARNESS_ERROR}: {type(exc).__name__}: {exc}", environment=notes))
 
 
 def handshake(spec: str) -> dict[str, Any]:
@@ -178,25 +180,25 @@ def handshake(spec: str) -> dict[str, Any]:
 def _one(proc: GeneratorProcess, family: str, variant: str, case: Case, encoding: str, profile: str,
          timeout: float, env: Any = None) -> Result:
     base = dict(case=case.id, family=family, variant=variant, category=case.category, profile=profile)
-    seconds = 0.0
     try:
-        golden = G.load_golden(family, variant, case.id)
+        record = G.load_record(family, variant, case.id)
         req = {"id": f"{family}/{variant}/{case.id}", "family": family, "variant": variant,
                "tokenizer_dir": str(assets.materialize(family)),
                "chat_template": assets.bundled_template(family, variant), "messages": case.messages,
                "tools": case.tools, "template_kwargs": case.template_kwargs}
+    except LossmaskError as exc:  # no golden, a corrupt golden or asset: the harness cannot judge this case
+        notes = env.notes(family) if env is not None else ()
+        return Result(**base, outcome=not_judged(f"{case.path}: {exc}", environment=notes))
+    seconds = 0.0
+    try:
         proc.prepare(req)  # start-up and tokenizer loading: untimed, outside the case's deadline
         t0 = time.perf_counter()
         try:
-            response = proc.request(req, timeout)
+            answer = from_response(proc.request(req, timeout), encoding)
         finally:
             seconds = time.perf_counter() - t0
-        verdict, message, details = judge(golden, response, encoding, profile,
-                                          lambda: assets.load_bundled(family, variant).tokenizer)
-        verdict, message = attribute_environment(verdict, message, response, encoding, env, family, variant, case.id)
     except Failure as exc:
-        verdict, message, details = exc.verdict, exc.message, {}
-    except LossmaskError as exc:
-        verdict, message, details = "error", f"{case.path}: {exc}", {}
-    return Result(**base, verdict=verdict, message=message, details=details, seconds=seconds,
-                  environment=env.notes(family) if env is not None else [])
+        answer = from_failure(exc.verdict, exc.message)
+    decode = lambda ids: assets.load_bundled(family, variant).tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
+    outcome = compare(record, answer, profile, decode, env)
+    return Result(**base, outcome=outcome, seconds=seconds)

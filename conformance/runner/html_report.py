@@ -17,6 +17,7 @@ import jinja2
 
 from .. import golden as G
 from ..atomic import write_text
+from ..compare import Tally, Verdict
 from ..errors import CaseError
 from . import html_view
 from .case_text import count_of
@@ -48,7 +49,10 @@ class CaseView:
 
 @dataclass
 class Cell:
+    """One template x category cell under the counting rules: ``passed/ran``, ``–`` when nothing ran."""
+
     passed: int
+    ran: int
     total: int
     failed: int
     anchor: str | None
@@ -65,15 +69,17 @@ def case_anchor(r: Result) -> str:
 
 def _case_view(r: Result, group: CauseGroup) -> CaseView:
     view = CaseView(case_anchor(r), r, group)
-    if r.verdict == "token_divergence" and "first_difference" in r.details:
-        view.divergence = html_view.divergence(r.details)
-    elif r.verdict == "mask_mismatch" and r.details.get("actual_mask") is not None:
+    o = r.outcome
+    if o.verdict is Verdict.TOKEN_DIVERGENCE and o.first_difference is not None:
+        view.divergence = html_view.divergence(o)
+    elif o.verdict is Verdict.MASK_MISMATCH and o.actual_mask is not None:
         try:
-            golden = G.load_golden(r.family, r.variant, r.case)
+            record = G.load_record(r.family, r.variant, r.case)
+            expected = record.mask(r.profile)
         except CaseError as exc:
             view.note = f"the render cannot be shown: {exc}"
         else:
-            view.render = html_view.mask_render(golden, golden["masks"][r.profile], r.details["actual_mask"])
+            view.render = html_view.mask_render(record, expected, list(o.actual_mask))
     return view
 
 
@@ -90,8 +96,8 @@ def page_model(run: Run) -> dict:
         for cat in CATEGORIES:
             rs = [r for r in results if (r.family, r.variant, r.category) == (fam, var, cat)]
             bad = [r for r in rs if r.failed]
-            row[cat] = Cell(sum(r.verdict == "pass" for r in rs), len(rs), len(bad),
-                            anchor("t", fam, var, cat) if bad else None)
+            t = Tally.of(r.verdict for r in rs)
+            row[cat] = Cell(t.passed, t.ran, t.total, len(bad), anchor("t", fam, var, cat) if bad else None)
         table[f"{fam}/{var}"] = row
     sections: dict[str, dict[str, list[CaseView]]] = {}
     for c in cases:
@@ -101,8 +107,8 @@ def page_model(run: Run) -> dict:
     return {"run": run, "summary": summary(run), "failures": failures, "parts": part_counts(failures), "declines": decline_groups(results),
             "table": table, "categories": CATEGORIES, "sections": sections, "cases": cases, "uses": uses,
             "open_all": len(cases) <= OPEN_UP_TO, "failing": FAILING, "anchor": anchor, "case_anchor": case_anchor,
-            "passed": [r for r in results if r.verdict == "pass"],
-            "other": [r for r in results if not r.failed and r.verdict not in {"pass", "unsupported"}]}
+            "passed": [r for r in results if r.verdict is Verdict.PASS],
+            "other": [r for r in results if not r.failed and r.verdict not in {Verdict.PASS, Verdict.UNSUPPORTED}]}
 
 
 @cache

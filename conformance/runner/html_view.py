@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+
+from ..compare import Outcome
+from ..record import GoldenRecord
 
 #: Tokens shown on each side of a differing token; gaps shorter than MIN_FOLD are shown rather than folded.
 AROUND = 6
@@ -142,10 +144,10 @@ def _who(expected: int, actual: int) -> str:
     return "both" if expected and actual else "expected" if expected else "generator" if actual else ""
 
 
-def mask_render(golden: dict[str, Any], expected: list[int], actual: list[int]) -> RenderView:
+def mask_render(record: GoldenRecord, expected: list[int], actual: list[int]) -> RenderView:
     """The render of a mask mismatch: token boxes around the first :data:`MAX_REGIONS` differences, folds
     elsewhere (the last fold holds every later difference, still boxed)."""
-    text, offsets, segments = golden["text"], golden["offsets"], golden["segments"]
+    text, offsets, segments = record.text, record.offsets, record.segments
     n = len(offsets)
     differing = [i for i in range(n) if expected[i] != actual[i]]
     diff_set = set(differing)
@@ -209,10 +211,11 @@ def _runs(text: str, offsets: list, expected: list[int], actual: list[int], lo: 
     yield who, text[start:offsets[hi - 1][1]]
 
 
-def divergence(details: dict[str, Any]) -> DivergenceView:
+def divergence(o: Outcome) -> DivergenceView:
     """Both token streams from ``context_start``, aligned by index, and the supervised-text difference."""
-    first, start = details["first_difference"], details.get("context_start", details["first_difference"])
-    exp, act = details.get("expected_tokens") or [], details.get("actual_tokens") or []
+    first = o.first_difference or 0
+    start = o.context_start if o.context_start is not None else first
+    exp, act = list(o.expected_tokens), list(o.actual_tokens)
 
     def cells(tokens: list[str], mask: list[int] | None, other: list[str]) -> list[StreamCell]:
         mask = mask or []
@@ -220,10 +223,9 @@ def divergence(details: dict[str, Any]) -> DivergenceView:
                            start + k >= first and (k >= len(other) or other[k] != t))
                 for k, t in enumerate(tokens)]
 
-    view = DivergenceView(first, cells(exp, details.get("expected_token_mask"), act),
-                          cells(act, details.get("actual_token_mask"), exp))
-    for op in details.get("supervised_text_diff") or []:
-        where = "both" if op["expected"] and op["actual"] else "generator" if op["actual"] else "render"
-        view.ops.append(TextDiff(where, visible(op["expected"]), visible(op["actual"]),
-                                 len(op["expected"]) + len(op["actual"])))
+    view = DivergenceView(first, cells(exp, list(o.expected_token_mask), act),
+                          cells(act, list(o.actual_token_mask), exp))
+    for op in o.supervised_text_diff:
+        where = "both" if op.expected and op.actual else "generator" if op.actual else "render"
+        view.ops.append(TextDiff(where, visible(op.expected), visible(op.actual), len(op.expected) + len(op.actual)))
     return view

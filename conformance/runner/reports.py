@@ -5,28 +5,34 @@ from __future__ import annotations
 import json
 import platform
 import xml.etree.ElementTree as ET
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text
+from ..compare import Tally, Verdict
 from ..golden import versions
 from . import case_text
 from .causes import failure_groups
 from .engine import Run
 
 
+#: 2: counting rules (``refused_agree``, ``not_judged``, summary ``ran``/``declined``) and typed ``details``.
+FORMAT = 2
+
+
+def tally(run: Run) -> Tally:
+    return Tally.of(r.verdict for r in run.results)
+
+
 def summary(run: Run) -> dict[str, Any]:
-    counts = Counter(r.verdict for r in run.results)
-    failed = sum(1 for r in run.results if r.failed)
-    return {"total": len(run.results), "passed": counts.get("pass", 0), "failed": failed, "verdicts": dict(counts),
-            "causes": [g.to_json() for g in failure_groups(run.results)]}
+    """The counts under the counting rules (see :mod:`lossmask.compare.counts`) and the failures by cause."""
+    return {**tally(run).to_json(), "causes": [g.to_json() for g in failure_groups(run.results)]}
 
 
 def to_json(run: Run) -> dict[str, Any]:
     v = versions()
     return {
-        "format": 1, "generator": run.generator, "profile": run.profile,
+        "format": FORMAT, "generator": run.generator, "profile": run.profile,
         "versions": {"python": platform.python_version(), **{k: v[k] for k in ("transformers", "tokenizers", "jinja2")},
                      "lossmask": v["lossmask-conformance"]},
         "summary": summary(run), "seconds": round(run.seconds, 3),
@@ -71,7 +77,10 @@ def write_junit(run: Run, path: str | Path) -> None:
 
 def junit_xml(run: Run) -> str:
     """One testsuite per template, one testcase per case. A failure's message is the one-line explanation and its
-    body the terminal's compact context (:mod:`.case_text`); times are each case's own (see :class:`Result`)."""
+    body the terminal's compact context (:mod:`.case_text`); times are each case's own (see :class:`Result`).
+
+    Only ``pass`` is a passing testcase: ``unsupported`` and ``refused_agree`` are ``skipped`` with their verdict
+    as ``type``, so a JUnit consumer's pass count equals ``summary.passed``."""
     root = ET.Element("testsuites", name=f"lossmask {run.generator['name']}")
     suites: dict[tuple[str, str], ET.Element] = {}
     classnames = junit_classnames(list(dict.fromkeys((r.family, r.variant) for r in run.results)))
@@ -82,11 +91,13 @@ def junit_xml(run: Run) -> str:
         case = ET.SubElement(suites[label], "testcase", classname=classnames[label],
                              name=f"{r.category}/{r.case}", time=f"{r.seconds:.3f}")
         if r.failed:
-            tag = "error" if r.verdict in {"error", "timeout"} else "failure"
-            node = ET.SubElement(case, tag, type=r.verdict, message=r.message[:500])
+            tag = "error" if r.verdict in {Verdict.ERROR, Verdict.TIMEOUT, Verdict.NOT_JUDGED} else "failure"
+            node = ET.SubElement(case, tag, type=r.verdict.value, message=r.message[:500])
             node.text = case_text.text(r)
-        elif r.verdict == "unsupported":
-            ET.SubElement(case, "skipped", message=r.message[:500])
+        elif r.verdict in (Verdict.UNSUPPORTED, Verdict.REFUSED_AGREE):
+            # Neither is a pass: a decline did not run; an agreed refusal had no mask to get right (pytest
+            # reports the same as xfail, which JUnit also writes as skipped).
+            ET.SubElement(case, "skipped", type=r.verdict.value, message=r.message[:500])
     for suite in suites.values():
         cases = list(suite)
         suite.set("tests", str(len(cases)))

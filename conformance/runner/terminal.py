@@ -8,12 +8,13 @@ shows the first case of each cause before the rest, so even a short ``--max-fail
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..compare import Tally, Verdict
 from . import case_text
 from .case_text import count_of
 from .causes import CauseGroup, failure_groups, part_counts
@@ -21,11 +22,12 @@ from .engine import Run
 from .verdict import Result
 
 CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
-VERDICT_STYLE = {"pass": "green", "unsupported": "yellow", "environment": "magenta"}
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.UNSUPPORTED: "yellow", Verdict.REFUSED_AGREE: "cyan",
+                 Verdict.ENVIRONMENT: "magenta"}
 
 
 def style(verdict: str, failed: bool) -> str:
-    return VERDICT_STYLE.get(verdict, "red" if failed else "cyan")
+    return VERDICT_STYLE.get(Verdict(verdict), "red" if failed else "cyan")
 
 
 def print_run(console: Console, run: Run, max_failures: int) -> None:
@@ -45,12 +47,13 @@ def print_run(console: Console, run: Run, max_failures: int) -> None:
         if hidden > 0:
             console.print(f"... and {hidden} more failing cases (--max-failures N shows more; --html PATH shows all)",
                           highlight=False)
-    counts = Counter(r.verdict for r in run.results)
-    line = Text(f"{len(run.results)} cases in {run.seconds:.1f} s: ")
-    for i, (v, n) in enumerate(counts.most_common()):
+    total = Tally.of(r.verdict for r in run.results)
+    line = Text(f"{total.total} cases in {run.seconds:.1f} s: {total.passed} passed of {total.ran} that ran "
+                f"({total.declined} declined, {total.refused_agree} refused like the template); ")
+    for i, (v, n) in enumerate(total.verdicts.most_common()):
         if i:
             line.append(", ")
-        line.append(f"{n} {v}", style=style(v, any(r.failed for r in run.results if r.verdict == v)))
+        line.append(f"{n} {v}", style=style(v, v.failed))
     console.print(line)
 
 
@@ -68,20 +71,33 @@ def print_environment(console: Console, run: Run) -> None:
 
 
 def template_table(run: Run) -> Table:
+    """Per template and category ``passed/ran`` (counting rules: a declined case is not in ran, an agreed
+    template refusal is in ran but never in passed); ``–`` where every case was declined."""
     gen = run.generator
-    by: dict[str, Counter] = defaultdict(Counter)
+    by: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     for r in run.results:
-        by[f"{r.family}/{r.variant}"][r.category, r.failed] += 1
-    table = Table(title=f"{gen['name']} {gen['version']} · profile {run.profile}", title_justify="left")
+        by[f"{r.family}/{r.variant}"][r.category].add(r.verdict)
+        by[f"{r.family}/{r.variant}"]["*"].add(r.verdict)
+    table = Table(title=f"{gen['name']} {gen['version']} · profile {run.profile} · cells: passed/ran",
+                  title_justify="left")
     table.add_column("family/variant")
     for c in CATEGORIES:
         table.add_column(c, justify="right")
-    for label, counts in by.items():
-        cells = []
+    table.add_column("declined", justify="right")
+    table.add_column("refused like template", justify="right")
+    for label, cats in by.items():
+        cells: list = []
         for c in CATEGORIES:
-            bad, total = counts[c, True], counts[c, True] + counts[c, False]
-            cells.append("" if not total else Text(f"{total - bad}/{total}", style="red" if bad else "green"))
-        table.add_row(label, *cells)
+            t = cats.get(c)
+            if t is None:
+                cells.append("")
+            elif not t.ran:
+                cells.append(Text("–", style="yellow"))  # every case declined: nothing ran, nothing passed
+            else:
+                cells.append(Text(t.cell(), style="red" if t.failed or t.not_judged else "green"))
+        row = cats["*"]
+        table.add_row(label, *cells, Text(str(row.declined), style="yellow") if row.declined else "",
+                      str(row.refused_agree) if row.refused_agree else "")
     return table
 
 

@@ -4,8 +4,8 @@ It resolves the generator, prints a handshake, then answers one request per line
 moved off fds 0/1 to descriptors that are not inherited (``O_CLOEXEC``) before any generator code runs: fd 0
 becomes ``/dev/null`` and fd 1 a copy of stderr, so neither what the generator prints nor a program it starts
 can write a protocol line. Each case gets a fresh tokenizer (:mod:`.tokenizer_state`); loading one is a
-separate, untimed ``prepare`` request. Exceptions are answered per case; a hang or a crash is the parent's to
-handle (it kills the tree and restarts us).
+separate, untimed ``prepare`` request. Exceptions are answered per case (:func:`lossmask.compare.call`, the one
+exception mapping); a hang or a crash is the parent's to handle (it kills the tree and restarts us).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from typing import Any, BinaryIO
 
 
@@ -62,37 +61,25 @@ class Tokenizers:
 
 
 def answer(gen: Any, tokenizers: Tokenizers, req: dict[str, Any]) -> dict[str, Any]:
-    from ..generators import InvalidOutput, LengthMismatch, Unsupported
+    """The protocol response to one request: a ``prepare`` (load the tokenizer) or a case."""
+    from ..compare import Answered, call, to_response
 
-    out: dict = {"id": req["id"]}
     if req.get("prepare"):
         try:
             tokenizers.prepare(req)
-            out["prepared"] = True
         except Exception as exc:  # noqa: BLE001 - the harness reports it for the cases that needed it
-            out["error"] = f"{type(exc).__name__}: {exc}"
-        return out
+            return {"id": req["id"], "error": f"{type(exc).__name__}: {exc}"}
+        return {"id": req["id"], "prepared": True}
     state = tokenizers.prepare(req)
-    try:
-        ids, mask = gen(state.fresh(), req["messages"], req.get("tools"), req.get("template_kwargs") or {})
-        out.update(input_ids=ids, loss_mask=mask)
-    except Unsupported as exc:
-        out["unsupported"] = str(exc)
-    except LengthMismatch as exc:
-        out["invalid"], out["kind"] = str(exc), "length_mismatch"
-    except InvalidOutput as exc:
-        out["invalid"], out["kind"] = str(exc), "invalid_output"
-    except MemoryError:
-        out["error"] = "MemoryError: the generator ran out of memory (see --memory-limit)"
-    except Exception as exc:  # noqa: BLE001 - any generator failure is that case's verdict
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
-        out["error"] = f"{type(exc).__name__}: {exc}{where}"
+    result = call(gen, state.fresh(), req["messages"], req.get("tools"), req.get("template_kwargs"))
+    if result.kind is Answered.RAISED and result.message.startswith("MemoryError"):
+        result = type(result)(result.kind, f"{result.message} (the generator reached its memory limit; "
+                                           "see --memory-limit)")
     changed = state.restore_if_changed()
     if changed:
         print(f"lossmask worker: case {req['id']} changed the tokenizer backend ({', '.join(changed)}); "
               "reloaded it for the next case", file=sys.stderr)
-    return out
+    return to_response(result, req["id"])
 
 
 def main(argv: list[str]) -> int:

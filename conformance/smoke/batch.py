@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import compute
-from lossmask.reference.errors import TemplateRefusal
+from lossmask.reference.errors import LossmaskError
 
-from ..generators import Generator, InvalidOutput, Unsupported
+from .. import golden as G
+from ..compare import Answered, Verdict, call, compare
+from ..generators import Generator
 
 IGNORE_INDEX = -100
 
@@ -31,7 +32,7 @@ class Example:
     mask: list[int]
     #: The reference mask under the profile the generator claims, when both token streams are identical.
     expected: list[int] | None
-    #: The reference's supervised text runs (used when the token streams differ).
+    #: The reference's supervised text runs, decoded (only when the token streams differ).
     expected_text: list[str] | None
 
     @property
@@ -49,26 +50,36 @@ class Collected:
 
 
 def collect(generator: Generator, loaded: Any, cases: list[Any], profile: str) -> Collected:
-    """Run ``generator`` on every case that applies to ``loaded``'s family, next to the reference."""
+    """Run ``generator`` on every case that applies to ``loaded``'s family and judge it against the golden.
+
+    The comparison core decides what each answer is (:func:`lossmask.compare.compare`); this only sorts the
+    outcomes into trainable examples, cases left out for a stated reason, and generator failures.
+    """
     out = Collected()
     where = f"{loaded.family}/{loaded.variant}"
+    decode = lambda ids: loaded.tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
     for case in cases:
         if not case.applies_to(loaded.family):
             continue
+        answer = call(generator, loaded.tokenizer, case.messages, case.tools, case.template_kwargs)
         try:
-            ids, mask = generator(loaded.tokenizer, case.messages, case.tools, case.template_kwargs)
-        except TemplateRefusal as exc:
-            out.skipped.append(f"{case.id} ({where}): template refused: {exc}")
+            record = G.load_record(loaded.family, loaded.variant, case.id)
+        except LossmaskError as exc:
+            out.errors.append(f"{case.id} ({where}): no golden to judge against: {exc}")
             continue
-        except Unsupported as exc:
-            out.skipped.append(f"{case.id} ({where}): unsupported by the generator: {exc}")
+        outcome = compare(record, answer, profile, decode)
+        v = outcome.verdict
+        if v is Verdict.UNSUPPORTED:
+            out.skipped.append(f"{case.id} ({where}): unsupported by the generator: {answer.message}")
             continue
-        except InvalidOutput as exc:
-            out.errors.append(f"{case.id} ({where}): invalid generator output: {exc}")
+        if v is Verdict.REFUSED_AGREE:
+            out.skipped.append(f"{case.id} ({where}): template refused, and so did the generator: {record.refusal}")
             continue
-        except Exception as exc:  # a misbehaving generator is a finding, never a crash
-            out.errors.append(f"{case.id} ({where}): generator raised {type(exc).__name__}: {exc}")
+        if v not in _TRAINABLE or record.refused:
+            out.errors.append(f"{case.id} ({where}): {_FAILURE_PHRASE.get(answer.kind, v.value + ':')} "
+                              f"{outcome.message}")
             continue
+        ids, mask = answer.input_ids or [], answer.mask or []
         bad = next((i for i, t in enumerate(ids) if t < 0), None)
         if bad is not None:
             out.errors.append(f"{case.id} ({where}): invalid generator output: input_ids[{bad}] is {ids[bad]}")
@@ -76,17 +87,17 @@ def collect(generator: Generator, loaded: Any, cases: list[Any], profile: str) -
         if len(ids) < 2:
             out.skipped.append(f"{case.id} ({where}): {len(ids)} token(s), nothing to predict")
             continue
-        try:
-            ref = compute(loaded.tokenizer, loaded.chat_template, case.messages, case.tools,
-                          case.template_kwargs, profile)
-        except TemplateRefusal as exc:
-            out.errors.append(f"{case.id} ({where}): the template refuses this case ({exc}) "
-                              "but the generator produced a mask")
-            continue
-        same = list(ref.input_ids) == list(ids)
-        out.examples.append(Example(case.id, list(ids), list(mask), list(ref.loss_mask) if same else None,
-                                    ref.supervised_text()))
+        same = v is not Verdict.TOKEN_DIVERGENCE
+        expected_text = list(outcome.expected_supervised) if not same else None
+        out.examples.append(Example(case.id, list(ids), list(mask), list(record.mask(profile)) if same else None,
+                                    expected_text))
     return out
+
+
+_FAILURE_PHRASE = {Answered.RAISED: "generator raised", Answered.INVALID: "invalid generator output:",
+                   Answered.WRONG_LENGTH: "invalid generator output:"}
+#: Outcomes whose tokens can still be trained on (a mismatch or divergence is what the smoke run then shows).
+_TRAINABLE = frozenset({Verdict.PASS, Verdict.MASK_MISMATCH, Verdict.TOKEN_DIVERGENCE})
 
 
 @dataclass

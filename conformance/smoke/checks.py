@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..compare import first_difference
 from .batch import IGNORE_INDEX, PaddedBatch
 from .vocab import VocabMap
 
@@ -146,8 +147,7 @@ def _check_targets(res: BatchResult, ex: Any, trained: list[int], tokenizer: Any
         return
     got_text = [tokenizer.decode([ex.input_ids[i] for i in run]) for run in _runs(trained)]
     if got_text != ex.expected_text:
-        first = next((i for i, (a, b) in enumerate(zip(got_text, ex.expected_text)) if a != b),
-                     min(len(got_text), len(ex.expected_text)))
+        first = first_difference(got_text, ex.expected_text) or 0
         a = got_text[first] if first < len(got_text) else "(none)"
         b = ex.expected_text[first] if first < len(ex.expected_text) else "(none)"
         res.fail("trained_targets_match_profile", f"{ex.case_id}: token stream differs from the template's render "

@@ -246,7 +246,31 @@ def markdown(outcomes: list[TemplateOutcome], meta: dict[str, Any]) -> str:
     add("")
 
     add(_generation_section(outcomes, summary))
+    add(_every_template(outcomes))
     return "\n".join(out).rstrip() + "\n"
+
+
+_CODE = {"segmented": "S", "refused": "r", "declined": "**D**", "error": "**E**"}
+
+
+def _every_template(outcomes: list[TemplateOutcome]) -> str:
+    """One row per template: where it came from, the tokenizer it was rendered with and why, each scenario."""
+    out = ["## Every template\n",
+           "S segmented, r refused by the template, **D** declined by the reference, **E** error; tokenizer: `own` "
+           "(byte-identical bundled template), `markers` (best cover of its markers), `fallback` (no bundled "
+           "marker in it).\n", f"<details><summary>{len(outcomes)} templates</summary>\n"]
+    add = out.append
+    add("| template | origin | tokenizer | " + " | ".join(s.id for s in SCENARIOS) + " |")
+    add("|---|---|---|" + "---|" * len(SCENARIOS))
+    for t in sorted(outcomes, key=lambda t: t.name):
+        if t.problem:
+            add(f"| {_esc(t.name)} | {t.origin} | – | {t.problem_kind}: {_esc(t.problem)} |" + " |" * (len(SCENARIOS) - 1))
+            continue
+        by = {s.scenario: _CODE[s.status] for s in t.scenarios}
+        add(f"| {_esc(t.name)} | {t.origin} | {t.family} ({t.how}) | " + " | ".join(by.get(s.id, "–") for s in SCENARIOS)
+            + " |")
+    add("\n</details>")
+    return "\n".join(out) + "\n"
 
 
 def _generation_section(outcomes: list[TemplateOutcome], summary: Summary) -> str:

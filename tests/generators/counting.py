@@ -1,0 +1,25 @@
+"""Generators for the counting rules (tests/test_counting.py): each is right or silent in one exact way, so the
+expected counts follow from the goldens alone, never from the code under test."""
+
+from __future__ import annotations
+
+from lossmask.reference import TemplateRefusal, compute
+
+
+def declines_everything(tokenizer, messages, tools=None, **kw):
+    raise NotImplementedError("this generator supports nothing")
+
+
+def declines_refusals(tokenizer, messages, tools=None, **kw):
+    """Right wherever the template renders; declines (NotImplementedError) where the template refuses."""
+    try:
+        r = compute(tokenizer, tokenizer.chat_template, messages, tools, kw, "canonical")
+    except TemplateRefusal as exc:
+        raise NotImplementedError(f"declined: the template refuses ({exc})") from None
+    return list(r.input_ids), list(r.loss_mask)
+
+
+def raises_on_refusals(tokenizer, messages, tools=None, **kw):
+    """Right wherever the template renders; lets the template's refusal propagate where it refuses."""
+    r = compute(tokenizer, tokenizer.chat_template, messages, tools, kw, "canonical")
+    return list(r.input_ids), list(r.loss_mask)
