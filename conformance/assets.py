@@ -182,8 +182,13 @@ def auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise AssetError(f"transformers is not importable: {exc}") from None
     try:
-        return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+        # Never the directory's own Python: a tokenizer_config.json with an auto_map would otherwise make
+        # transformers prompt on stdout ("run the custom code? [y/N]") and, on "y", import it.
+        return AutoTokenizer.from_pretrained(path_or_id, trust_remote_code=False, **kwargs)
     except Exception as exc:  # transformers raises many types here
+        if "trust_remote_code" in str(exc):
+            raise AssetError(f"{path_or_id}: the tokenizer needs its own Python code (auto_map in its config); "
+                             "lossmask never runs a tokenizer's code (trust_remote_code is refused)") from None
         raise AssetError(f"{path_or_id}: transformers could not load the tokenizer ({type(exc).__name__}: {exc})") from None
 
 
@@ -214,6 +219,11 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
 
 @functools.lru_cache(maxsize=None)
 def _load_bundled_tokenizer(fam: str) -> Any:
+    return read_bundled_tokenizer(fam)
+
+
+def read_bundled_tokenizer(fam: str) -> Any:
+    """A new tokenizer object for a bundled family, read from its verified files (not the cached one)."""
     directory = materialize(fam)
     with offline():
         tok = file_tokenizer(directory)
@@ -261,7 +271,12 @@ def _variant_tokenizer(fam: str, variant: str) -> Any:
     Generators under test call ``tokenizer.apply_chat_template`` without naming a template, so the tokenizer
     they receive must carry the variant. The copy shares the (immutable) backend, so it costs nothing.
     """
-    tok = copy.copy(_load_bundled_tokenizer(fam))
+    return with_variant_template(_load_bundled_tokenizer(fam), fam, variant)
+
+
+def with_variant_template(tokenizer: Any, fam: str, variant: str) -> Any:
+    """A shallow copy of ``tokenizer`` carrying the variant's chat template (date pinned)."""
+    tok = copy.copy(tokenizer)
     tok.chat_template = bundled_template(fam, variant)
     return tok
 
@@ -306,6 +321,8 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
             template = Path(template_file).read_text(encoding="utf-8")
         except OSError as exc:
             raise AssetError(f"{template_file}: cannot read template ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise AssetError(f"{template_file}: template is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     else:
         template = tok.chat_template
         if isinstance(template, dict):  # named templates: take the default one
