@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict
 from typing import Any
 
+from .choose import lineage_why
 from .invariants import Checks
 from .records import GenerationComparison, ScenarioOutcome, Summary, TemplateOutcome
 from .scenarios import SCENARIOS
@@ -40,6 +41,23 @@ DIFFERENCE_MEANING = {
     "reference_only:reasoning": "assistant reasoning outside the generation block",
     "reference_only:tool_call": "a tool call outside the generation block",
     "length": "the two token streams differ in length (transformers re-tokenised differently)",
+}
+
+
+#: How a template's tokenizer was chosen (conformance/zoo/choose.py), as ZOO.md's groups name it.
+HOW = {"own": "its own bundled template", "family": "its family's tokenizer", "markers": "markers covered",
+       "fallback": "no bundled marker"}
+#: Why, said once in ZOO.md's tokenizer section.
+HOW_WHY = {
+    "own": "the template is byte-identical to a bundled family's template (sha256): rendered with that family's "
+           "tokenizer",
+    "family": "the template's source repository names a model of a bundled family (conformance/zoo/lineage.json) "
+              "and that family's special tokens hold as many of the template's markers as any bundled tokenizer's "
+              "(a family never overrides the markers)",
+    "markers": "no bundled family is named: the tokenizer whose special tokens hold the most of the template's "
+               "markers (then ordinary added words, the special-token variables it reads, a published file)",
+    "fallback": "no marker of any bundled vocabulary occurs in the template and no bundled family is named: the "
+                "first published tokenizer defining the special-token variables it reads; its markers are text",
 }
 
 
@@ -109,8 +127,7 @@ def dumps(report: dict[str, Any]) -> str:
 def _group(t: TemplateOutcome) -> str:
     if t.family is None:
         return "(not run)"
-    how = {"own": "its own bundled template", "markers": "markers covered", "fallback": "no bundled marker"}
-    return f"{t.family} ({how.get(t.how or '', t.how)})"
+    return f"{t.family} ({HOW.get(t.how or '', t.how)})"
 
 
 def _pct(a: int, b: int) -> str:
@@ -131,7 +148,8 @@ def markdown(outcomes: list[TemplateOutcome], meta: dict[str, Any]) -> str:
         f"`lossmask zoo --from-json zoo/zoo.json --markdown ZOO.md` rebuilds it from the JSON.\n")
     add("Every template is rendered with a fixed scenario set "
         f"({', '.join(f'`{s.id}`' for s in SCENARIOS)}) with a bundled tokenizer chosen from data "
-        "(its own where bundled, otherwise the one whose special tokens cover the template's markers), and each "
+        "(its own where bundled: the same template, or its family named by its source; otherwise the one whose "
+        "special tokens cover the template's markers: see Tokenizer choice), and each "
         "(template, scenario) is classified: **segmented** (invariants checked), **refused** (the template "
         "raised: its choice), **declined** (the template rendered it, the reference did not segment it: a "
         "documented limitation, docs/limitations.md) or an error (the reference crashed, or the template could "
@@ -234,11 +252,22 @@ def markdown(outcomes: list[TemplateOutcome], meta: dict[str, Any]) -> str:
     add("")
 
     add("## Tokenizer choice\n")
+    add("Each template is rendered with one bundled tokenizer, chosen from data in this order "
+        "(conformance/zoo/choose.py):\n")
+    for how, why in HOW_WHY.items():
+        add(f"- `{how}` ({HOW[how]}): {why}.")
+    add("")
     picks = Counter((t.family, t.how) for t in outcomes if t.family)
     add("| tokenizer | how | templates |")
     add("|---|---|---:|")
-    for (fam, how), n in sorted(picks.items(), key=lambda kv: -kv[1]):
+    for (fam, how), n in sorted(picks.items(), key=lambda kv: (-kv[1], kv[0])):
         add(f"| {fam} | {how} | {n} |")
+    named = Counter(t.family for t in outcomes if t.how == "family")
+    if named:
+        why = lineage_why()
+        add("\nFamilies chosen by a template's source (`family`; conformance/zoo/lineage.json):\n")
+        for fam, n in sorted(named.items(), key=lambda kv: (-kv[1], kv[0])):
+            add(f"- {fam}, {n} templates: {why.get(fam, '')}.")
     missing = Counter(m for t in outcomes for m in t.uncovered)
     if missing:
         add("\nMarkers of a bundled vocabulary that the chosen tokenizer lacks (they render as plain text): "
@@ -257,8 +286,8 @@ def _every_template(outcomes: list[TemplateOutcome]) -> str:
     """One row per template: where it came from, the tokenizer it was rendered with and why, each scenario."""
     out = ["## Every template\n",
            "S segmented, r refused by the template, **D** declined by the reference, **E** error; tokenizer: `own` "
-           "(byte-identical bundled template), `markers` (best cover of its markers), `fallback` (no bundled "
-           "marker in it).\n", f"<details><summary>{len(outcomes)} templates</summary>\n"]
+           "(byte-identical bundled template), `family` (its source names a bundled family), `markers` (best "
+           "cover of its markers), `fallback` (no bundled marker in it).\n", f"<details><summary>{len(outcomes)} templates</summary>\n"]
     add = out.append
     add("| template | origin | tokenizer | " + " | ".join(s.id for s in SCENARIOS) + " |")
     add("|---|---|---|" + "---|" * len(SCENARIOS))
