@@ -116,7 +116,7 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     if generator == "reference" and not session.posargs:
         # the loader, the line's goldens and `lossmask doctor` on this line, then the reference's own tests
         session.run("pytest", "-q", "tests/test_lines.py", "tests/test_reference.py", "tests/test_oracle.py",
-                    "tests/test_side_effects.py")
+                    "tests/test_side_effects.py", "tests/test_golden_ids.py")
 
 
 @nox.session(python=PYTHON)

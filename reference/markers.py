@@ -39,6 +39,8 @@ _MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
 _CACHED = 4096
 _OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
 _CLOSE = [chr(_BASE + 2 * k + 1) for k in range(_CACHED)]
+#: Lone surrogates: valid in a Python string (and as JSON escapes), not Unicode text; no tokenizer takes them.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool": S.TOOL, "ipython": S.TOOL,
@@ -176,15 +178,17 @@ def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all",
     return out, marker.fields
 
 
-def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None) -> str | None:
-    """JSON path of the first string in the data holding a marker code point (``None``: none does).
+def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None,
+                  pattern: re.Pattern[str] = MARKER_RE) -> str | None:
+    """JSON path of the first string in the data matching ``pattern``, by default a marker code point
+    (``None``: none does).
 
     Called only when the real render contains one (a single regex search per conversation), so the cost of
     walking the data is paid on failure only.
     """
     def walk(value: Any, path: str) -> str | None:
         if isinstance(value, str):
-            return path if MARKER_RE.search(value) else None
+            return path if pattern.search(value) else None
         if isinstance(value, Mapping):
             items = ((f"{path}.{k}", v) for k, v in value.items())
         elif isinstance(value, list | tuple):

@@ -235,6 +235,10 @@ def prepare(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         found = _marked_only(tokenizer, chat_template, messages, tools, kwargs)
     if found is None:
         found = _checked(tokenizer, chat_template, messages, tools, kwargs)
+    if markers.SURROGATE_RE.search(found[0]):  # no tokenizer takes one: name the field instead of a TypeError
+        where = markers.reserved_path(messages, tools, markers.SURROGATE_RE) or "the template's own text"
+        raise SegmentationError(f"{where}: contains a lone surrogate (U+D800..U+DFFF), which is not Unicode text "
+                                "and cannot be tokenized", kind="lone_surrogate")
     return found
 
 

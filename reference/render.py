@@ -19,7 +19,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import render_limits
 from .errors import TemplateRefusal
+from .render_limits import RenderLimitExceeded
 
 #: The date every render uses (goldens depend on it).
 PINNED_DATE = _dt.date(2026, 1, 15)
@@ -66,6 +68,7 @@ def check_template(chat_template: str) -> None:
         from transformers.utils.chat_template_utils import _compile_jinja_template
     except ImportError:  # pragma: no cover - very old transformers
         return
+    render_limits.scan(chat_template)  # constant expressions Jinja would fold into gigabytes while compiling
     try:
         _compile_jinja_template(chat_template)
     except Exception as exc:  # TemplateSyntaxError, or an ImportError for a missing jinja2
@@ -83,14 +86,18 @@ def render(
     """Return the rendered text; raise :class:`TemplateRefusal` when the template raises."""
     kwargs = dict(template_kwargs or {})
     try:
-        text = tokenizer.apply_chat_template(
-            list(messages),
-            tools=list(tools) if tools else None,
-            chat_template=pinned_template(chat_template),
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            **kwargs,
-        )
+        bounded = render_limits.prepare(pinned_template(chat_template))  # our own compiled copy, with limits
+        with render_limits.limited():
+            text = tokenizer.apply_chat_template(
+                list(messages),
+                tools=list(tools) if tools else None,
+                chat_template=bounded,
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                **kwargs,
+            )
+    except RenderLimitExceeded:
+        raise
     except Exception as exc:  # Jinja TemplateError, TypeError from filters, ValueError from transformers...
         raise TemplateRefusal(describe_template_error(exc)) from exc
     if not isinstance(text, str):  # defensive: some versions wrap single conversations in a list

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 # transformers prints advisory warnings (no PyTorch, tokenizer class notes) that are noise for this tool.
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lossmask", description="Conformance suite for SFT loss masks on real tokenizers and chat templates.",
         epilog="`lossmask COMMAND --help` describes a command, with examples. Exit codes: 0 success, 1 a check "
-               "found failures, 2 usage error (one line on stderr).",
+               "found failures (or the harness itself failed, named), 2 usage error (one line on stderr).",
     )
     parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -83,15 +84,39 @@ def main(argv: list[str] | None = None) -> int:
         warning = matrix_warning()
         if warning:
             print(warning, file=sys.stderr)
+    previous = _terminate_on_sigterm()
     try:
         return int(args.run(args) or 0)
     except LossmaskError as exc:
-        one_line = " ".join(str(exc).split("\n"))  # the contract is one line, whatever a library put in it
+        one_line = " ".join(str(exc).split())  # the contract is one line, whatever a library put in it
         print(f"lossmask {args.command}: error: {one_line}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print(f"lossmask {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"lossmask {args.command}: terminated (SIGTERM); every generator process was stopped", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so the runner's cleanup (stopping every process tree) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _terminate_on_sigterm():
+    """While a command runs, SIGTERM unwinds like Ctrl-C instead of killing us with workers still running."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 if __name__ == "__main__":  # pragma: no cover
