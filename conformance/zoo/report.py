@@ -66,10 +66,14 @@ def _meaning(key: str) -> str:
         return DIFFERENCE_MEANING[key]
     side, _, label = key.partition(":")
     if "+" in label:
-        who = "transformers" if side == "hf_only" else "the reference"
-        return (f"a token straddling {label.replace('+', ' and ')}: {who} supervises it "
-                f"(transformers maps the block's edges with char_to_token; the reference supervises a straddle "
-                f"under canonical and reports it)")
+        first, _, second = label.partition("+")
+        if side == "hf_only":
+            return (f"a token straddling {first} and {second}: transformers' block overlaps it and supervises it, "
+                    f"the reference's canonical mask does not")
+        return (f"a token straddling {first} and {second}: canonical supervises a token that holds any supervised "
+                f"character and reports the straddle; transformers' block starts at a later token (the body's "
+                f"first characters, e.g. a newline the template writes before its generation tag, lie outside "
+                f"the block)")
     return f"{'only transformers' if side == 'hf_only' else 'only the reference'} supervises {label} tokens"
 
 
@@ -310,15 +314,22 @@ def _generation_section(outcomes: list[TemplateOutcome], summary: Summary) -> st
         f"On their segmented renders the reference's `canonical` mask and transformers' assistant mask were "
         f"compared token by token: {summary.generation_agree} of {summary.generation_compared} renders agree.\n")
     classes: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
+    templates: dict[str, set[str]] = defaultdict(set)
     for t in tagged:
         for s in t.scenarios:
             if s.generation:
                 classes.update(s.generation.differences.keys())
+                tokens.update(s.generation.differences)
+                for key in s.generation.differences:
+                    templates[key].add(t.name)
     if classes:
-        add("| difference | renders | what it means |")
-        add("|---|---:|---|")
-        for key, n in classes.most_common():
-            add(f"| `{key}` | {n} | {_esc(_meaning(key))} |")
+        add(f"{summary.generation_compared - summary.generation_agree} renders differ; each difference is one of "
+            "these classes (a render can show several):\n")
+        add("| difference | renders | tokens | templates | what it means |")
+        add("|---|---:|---:|---:|---|")
+        for key, n in sorted(classes.items(), key=lambda kv: (-kv[1], kv[0])):
+            add(f"| `{key}` | {n} | {tokens[key]} | {len(templates[key])} | {_esc(_meaning(key))} |")
         add("")
     add("| template | tokenizer | compared | agree | differences (renders) |")
     add("|---|---|---:|---:|---|")
