@@ -125,7 +125,8 @@ def test_generation_tags_are_compared_and_differences_classified(candidates):
     assert all(s.generation.agree for s in agree.scenarios if s.generation)
 
 
-def test_a_template_that_never_ends_times_out_and_the_run_goes_on(tmp_path):
+def test_a_template_that_never_ends_times_out_and_the_run_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOSSMASK_RENDER_TIMEOUT", "600")  # the zoo's own deadline, not the render limit, decides
     shutil.copy(BY_NAME["Qwen-Qwen3-0.6B"].path, tmp_path / "a_fine.jinja")
     endless = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ messages }}"
     (tmp_path / "b_endless.jinja").write_text(endless, encoding="utf-8")
@@ -139,14 +140,26 @@ def test_a_template_that_never_ends_times_out_and_the_run_goes_on(tmp_path):
     assert summary.errors == len(scenarios.SCENARIOS) and summary.templates == 2
 
 
-def test_a_template_that_allocates_without_bound_hits_the_memory_ceiling(tmp_path):
+def test_a_template_that_allocates_without_bound_hits_the_memory_ceiling(tmp_path, monkeypatch):
     """A render that needs more than the worker's address space fails as that template's own failure."""
+    monkeypatch.setenv("LOSSMASK_RENDER_MAX_CHARS", str(10**11))  # past the ceiling: the memory limit decides
     (tmp_path / "greedy.jinja").write_text("{{ ('x' * 4000000000) ~ messages[0].content }}", encoding="utf-8")
     outcomes, _ = zoo_run.run(str(tmp_path), 1, pool.Limits(timeout=60, memory_mb=3072), show_progress=False,
                               emit=lambda line: None)
     (greedy,) = outcomes
     assert greedy.problem is None and {s.status for s in greedy.scenarios} == {"refused"}
     assert all("MemoryError" in s.reason for s in greedy.scenarios)
+
+
+def test_the_render_limits_stop_such_templates_first_as_a_problem_of_that_template(tmp_path):
+    (tmp_path / "endless.jinja").write_text(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{{ messages }}")
+    (tmp_path / "greedy.jinja").write_text("{{ ('x' * 4000000000) ~ messages[0].content }}", encoding="utf-8")
+    outcomes, _ = zoo_run.run(str(tmp_path), 1, pool.Limits(timeout=120), show_progress=False, emit=lambda line: None)
+    by = {o.name: o for o in outcomes}
+    assert by["endless"].problem_kind == by["greedy"].problem_kind == "render_limit"
+    assert "rendered for more than 10 s" in by["endless"].problem
+    assert "multiplies a sequence to a value of 4,000,000,000 characters" in by["greedy"].problem
 
 
 def test_cli_json_markdown_and_rebuild(tmp_path, capsys):
