@@ -104,8 +104,10 @@ def test_a_jsonl_generator_that_exits_before_its_handshake_is_a_usage_error(tag,
     assert len(lines(err)) == 1 and "before its handshake" in err
 
 
-def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys):
-    assert main(["audit", str(clean), "--family", FAMILY, "--generator", f"{HOSTILE}:prints_json_to_stdout",
+@pytest.mark.parametrize("name", ["prints_json_to_stdout", "floods_stdout"])
+def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys, name):
+    """Forged JSON, or 64 MiB of output per sample, on the generator's stdout: the report on ours stays valid."""
+    assert main(["audit", str(clean), "--family", FAMILY, "--generator", f"{HOSTILE}:{name}",
                  "--json", "-", "--workers", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["samples"] == N and report["findings"] == {} and "forged" not in report

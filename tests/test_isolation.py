@@ -85,21 +85,29 @@ def test_ids_outside_the_token_range_are_invalid_output(tag, name):
     assert all("not a token id" in r.message for r in outcome.results)
 
 
-def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatch):
-    real, calls = engine.judge, []
+def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatch, capsys):
+    """The comparison core raising (as judging a negative id once did: OverflowError in the parent) is a named
+    harness error for that case; the other cases are judged, and ``check`` exits 1 naming it."""
+    real, calls = engine.compare, []
 
-    def judge(*args, **kw):
+    def compare(*args, **kw):
         calls.append(1)
         if len(calls) == 1:
             raise OverflowError("can't convert negative int to unsigned")
         return real(*args, **kw)
 
-    monkeypatch.setattr(engine, "judge", judge)
+    monkeypatch.setattr(engine, "compare", compare)
     outcome, counts, _ = verdicts("reference", Selection(families=["qwen2_5"], categories=["single_turn"]))
     assert counts == {"not_judged": 1, "pass": 4}
     bad = next(r for r in outcome.results if r.verdict == "not_judged")
     assert bad.message.startswith(engine.HARNESS_ERROR) and "OverflowError: can't convert" in bad.message
     assert bad.failed and reports.summary(outcome)["not_judged"] == 1
+    calls.clear()
+    capsys.readouterr()
+    assert main(["check", "reference", "--family", "qwen2_5", "--category", "single_turn", "--jobs", "1"]) == 1
+    captured = capsys.readouterr()
+    named = [line for line in (captured.out + captured.err).splitlines() if line.startswith("harness error")]
+    assert len(named) == 1 and "failed while judging 1 case(s)" in named[0] and "OverflowError" in named[0]
 
 
 def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, capsys):
@@ -117,6 +125,27 @@ def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, 
     assert main(["check", "reference", "--family", "qwen2_5", "--case", "plain_answer", "--case", "user_last"]) == 1
     err = capsys.readouterr().err
     assert len(lines(err)) == 1 and "lossmask check: error: 2 records selected but 1 verdicts" in err
+
+
+def test_bad_answers_cost_their_own_case_only_and_later_cases_pass(tag):
+    """Out-of-range, wrongly typed, missing, wrongly sized and unsendable ids: each is that case's failure
+    verdict, every selected record still gets exactly one verdict, and the cases after them pass."""
+    from tests.generators.hostile import BAD_ANSWERS
+
+    sel = Selection(families=["qwen2_5"], categories=["single_turn", "multi_turn"])
+    outcome, _, _ = verdicts(f"{HOSTILE}:bad_then_good", sel, jobs=1)
+    got = [(r.case, r.verdict) for r in outcome.results]
+    assert [case for case, _ in got] == [c.id for _, _, c in engine.select(sel)]  # one verdict each, in order
+    n = len(BAD_ANSWERS)
+    assert [v for _, v in got[:n]] == ["invalid_output"] * 6 + ["length_mismatch"] * 2 + ["invalid_output"] * 2
+    messages = [r.message for r in outcome.results[:n]]
+    for fragment, message in zip(["input_ids[0] is -1, not a token id", "is 1180591620717411303424, not a token id",
+                                  "input_ids[0] is '", "(float), expected an int", "input_ids[0] is True (bool)",
+                                  "input_ids is a NoneType", "loss_mask has", "loss_mask has",
+                                  "(object), expected an int", "expected a pair"], messages):
+        assert fragment in message, (fragment, message)
+    assert [v for _, v in got[n:]] == ["pass"] * (len(got) - n) and len(got) - n >= 3
+    assert outcome.generator["restarts"] == 0
 
 
 @pytest.mark.parametrize("value", ["-1", "0", "inf", "nan", "soon"])
@@ -172,6 +201,24 @@ def test_a_hang_with_a_process_tree_is_a_timeout_and_the_tree_dies(tag):
 def test_forged_protocol_lines_never_reach_the_harness(tag):
     outcome, counts, _ = verdicts(f"{HOSTILE}:forges_responses")
     assert counts == {"token_divergence": 2}  # judged on the generator's real answer ([1, 2, 3]), not a fake
+
+
+def test_programs_a_generator_starts_inherit_no_protocol_descriptor(tag, tmp_path):
+    """A child keeping every inheritable descriptor has fd 0 = /dev/null and fds 1 and 2 = the worker's stderr;
+    the protocol pipes are not among them."""
+    outcome, counts, _ = verdicts(f"{HOSTILE}:lists_child_fds")
+    assert counts == {"pass": 2}
+    listings = [p.read_text().splitlines() for p in tmp_path.glob("fds.*")]
+    assert len(listings) == 2
+    for listing in listings:
+        fds = dict(line.split(" ", 1) for line in listing)
+        assert sorted(fds) == ["0", "1", "2"], fds
+        assert fds["0"] == os.devnull and fds["1"] == fds["2"] and fds["1"].startswith("pipe:")
+
+
+def test_a_generator_flooding_stdout_is_judged_on_its_answers(tag):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:floods_stdout", timeout=60)
+    assert counts == {"pass": 2}
 
 
 @pytest.mark.parametrize("name", ["sets_chat_template", "enables_truncation"])
