@@ -8,6 +8,7 @@ no process it started is still alive (found by an environment tag every descenda
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -148,12 +149,16 @@ def test_bad_answers_cost_their_own_case_only_and_later_cases_pass(tag):
     assert outcome.generator["restarts"] == 0
 
 
+@pytest.mark.parametrize("flag", ["--timeout", "--startup-timeout", "--prepare-timeout"])
 @pytest.mark.parametrize("value", ["-1", "0", "inf", "nan", "soon"])
-def test_bad_timeouts_are_usage_errors(capsys, value):
+@pytest.mark.parametrize("command", [["check", "reference"], ["audit", "data.jsonl", "--family", "qwen2_5"]])
+def test_bad_timeouts_are_usage_errors(capsys, command, flag, value):
     with pytest.raises(SystemExit) as info:
-        main(["check", "reference", "--timeout", value])
+        main([*command, flag, value])
     assert info.value.code == 2
-    assert "--timeout" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    errors = [line for line in lines(err) if line.startswith(f"lossmask {command[0]}: error: ")]
+    assert len(errors) == 1 and flag in errors[0] and "Traceback" not in err  # after argparse's usage text
 
 
 @pytest.mark.parametrize("kw", [{"timeout": -1}, {"timeout": float("inf")}, {"timeout": float("nan")}, {"jobs": 0}])
@@ -172,6 +177,8 @@ def test_a_generator_sleeping_half_the_timeout_passes_every_case_with_one_job(ta
     assert counts == {"pass": len(outcome.results)} and len(outcome.results) >= 6
     assert all(1.0 <= r.seconds < 2.0 for r in outcome.results)
     assert outcome.generator["restarts"] == 0 and outcome.generator["prepare_seconds"] > 0
+    assert outcome.generator["startup_seconds"] > 0  # reported apart from every case's time
+    assert json.loads(reports.json_text(outcome))["generator"]["prepare_seconds"] == outcome.generator["prepare_seconds"]
 
 
 def test_a_setsid_grandchild_neither_hangs_the_run_nor_survives_it(tag):
