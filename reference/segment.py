@@ -12,7 +12,8 @@ Inputs are the real render ``text``, the field spans found by :mod:`reference.ma
 2. the **end of turn** is the earliest learned end-of-turn string in the template text after the body's last
    field, and the **separator** the learned text that follows it;
 3. template text inside the body (``\\n</think>\\n\\n``, ``<tool_call>\\n<function=``) takes the label of the
-   field it leads into when that is a tool call, of the reasoning it closes, and otherwise of its neighbour.
+   tool call it leads into, of the reasoning or tool call it closes, or of the reasoning it opens; otherwise it
+   is ``glue`` (template text no field holds, such as a think frame on a turn without reasoning).
 
 An assistant message with no rendered field (empty content, no reasoning, no calls) is located by its header
 alone, searched forward from the previous message.
@@ -32,12 +33,24 @@ from .markers import Field, FieldSpan
 from .structure import TemplateStructure
 
 
-def _body_glue_part(prev: str | None, nxt: str | None) -> str:
+def _body_glue_part(prev: str | None, nxt: str | None, text: str) -> str:
+    """The label of template text between two fields of one assistant body (``None``: the body's edge).
+
+    Markup that opens a tool call or closes reasoning or a call belongs to that field, and so does what opens
+    reasoning. Whitespace beside the answer stays ``content``: markers sit inside a field's own leading and
+    trailing whitespace (so ``|trim`` behaves), which the render may keep. Anything else (a think frame on a turn
+    without reasoning, a channel header before the answer, content parts printed as a list) is ``glue``: no
+    field holds it.
+    """
     if nxt == S.TOOL_CALL:
         return S.TOOL_CALL
-    if prev == S.REASONING:
+    if prev in (S.REASONING, S.TOOL_CALL):
+        return prev
+    if nxt == S.REASONING:
         return S.REASONING
-    return prev or nxt or S.CONTENT
+    if not text.strip() and S.CONTENT in (prev, nxt):
+        return S.CONTENT
+    return S.GLUE
 
 
 def _last_user_index(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -236,10 +249,12 @@ class Segmenter:
         cursor, prev = start, None
         for span, part in zip(own, parts):
             if span.start > cursor:
-                out.append(S.Segment(cursor, span.start, _body_glue_part(prev, part), turn.message, "template"))
+                out.append(S.Segment(cursor, span.start, _body_glue_part(prev, part, self.text[cursor:span.start]),
+                                     turn.message, "template"))
             cursor, prev = max(cursor, span.end), part
         if end > cursor:
-            out.append(S.Segment(cursor, end, _body_glue_part(prev, None), turn.message, "template"))
+            out.append(S.Segment(cursor, end, _body_glue_part(prev, None, self.text[cursor:end]), turn.message,
+                                 "template"))
         return out
 
     def _fill(self, segs: list[S.Segment]) -> list[S.Segment]:
