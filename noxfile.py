@@ -116,7 +116,7 @@ def conformance(session: nox.Session, transformers: str, tokenizers: str) -> Non
     if generator == "reference" and not session.posargs:
         # the loader, the line's goldens and `lossmask doctor` on this line, then the reference's own tests
         session.run("pytest", "-q", "tests/test_lines.py", "tests/test_reference.py", "tests/test_oracle.py",
-                    "tests/test_side_effects.py")
+                    "tests/test_side_effects.py", "tests/test_golden_ids.py")
 
 
 @nox.session(python=PYTHON)
@@ -130,7 +130,7 @@ def regenerate(session: nox.Session) -> None:
 def audit_ray(session: nox.Session) -> None:
     """`lossmask audit` with the optional Ray, parquet and datasets extras: every engine and reader agrees."""
     install_project(session, *LATEST, "test", "ray", "datasets")
-    session.run("pytest", "tests/test_audit.py", *session.posargs)
+    session.run("pytest", "tests/test_audit.py", "tests/test_bench.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["bench"])
@@ -142,11 +142,17 @@ def audit_bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["bench"])
 def bench(session: nox.Session) -> None:
-    """Reference mask cost vs the floor and a per-message baseline; writes bench.json and BENCHMARKS.md's region.
+    """Reference mask cost vs the floor, a per-message baseline, transformers' assistant-token mask (TRL's training
+    templates) and slime's qwen3_5 mask (set LOSSMASK_SLIME_CHECKOUT), which templates render once, and dataset
+    preparation against a bare pipeline and TRL's SFTTrainer (trl, torch and datasets are installed for these);
+    writes bench.json and BENCHMARKS.md's region.
 
-    Pass ``-- --quick`` for the smaller set. Timings on a shared machine are noisy.
+    Pass ``-- --quick`` for the smaller set, ``-- --clock cpu`` on a shared machine. Timings there are noisy.
     """
     install_project(session, *LATEST, editable=True)
+    session.install(f"torch=={TORCH}", *[r for r in PEERS["trl"][0] if r.startswith("trl==")], "datasets")
+    session.run("uv", "pip", "uninstall", "--python", os.path.join(session.bin, "python"), "torchvision", "torchaudio",
+                silent=True, success_codes=[0, 1, 2], external=True)
     session.run("lossmask", "bench", "--json", "bench.json", "--markdown", "BENCHMARKS.md", *session.posargs)
 
 

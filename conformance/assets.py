@@ -129,6 +129,25 @@ def _verified_bytes(fam: str, rel: str) -> bytes:
     return data
 
 
+def _verified_xz(fam: str, rel: str) -> bytes:
+    """A bundled ``.xz`` file, checked, decompressed and checked again (both hashes are in the manifest)."""
+    raw_path = TOKENIZERS / fam / rel
+    try:
+        raw = lzma.decompress(_verified_bytes(fam, rel))
+    except lzma.LZMAError as exc:
+        raise AssetError(f"{raw_path}: corrupt xz data ({exc})") from None
+    if _sha256(raw) != manifest()["families"][fam]["files"][rel]["sha256_uncompressed"]:
+        raise AssetError(f"{raw_path}: decompressed sha256 mismatch "
+                         f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)")
+    return raw
+
+
+def _verified_config(fam: str, rel: str) -> bytes:
+    """A bundled JSON file's verified bytes, decompressed when the manifest lists it as ``<rel>.xz``."""
+    files = manifest()["families"][fam]["files"]
+    return _verified_xz(fam, rel + ".xz") if rel not in files and rel + ".xz" in files else _verified_bytes(fam, rel)
+
+
 def cache_root() -> Path:
     base = os.environ.get("LOSSMASK_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "lossmask"
@@ -148,20 +167,10 @@ def materialize(fam: str) -> Path:
         if tok.exists() and tok.stat().st_size == xz["bytes_uncompressed"]:
             return target
     for rel in files:
-        data = _verified_bytes(fam, rel)
         if rel.endswith(".xz"):
-            try:
-                raw = lzma.decompress(data)
-            except lzma.LZMAError as exc:
-                raise AssetError(f"{TOKENIZERS / fam / rel}: corrupt xz data ({exc})") from None
-            if _sha256(raw) != files[rel]["sha256_uncompressed"]:
-                raise AssetError(
-                    f"{TOKENIZERS / fam / rel}: decompressed sha256 mismatch "
-                    f"(MANIFEST.json families.{fam}.files[{rel!r}].sha256_uncompressed)"
-                )
-            write_bytes(target / rel.removesuffix(".xz"), raw)
+            write_bytes(target / rel.removesuffix(".xz"), _verified_xz(fam, rel))
         else:
-            write_bytes(target / rel, data)
+            write_bytes(target / rel, _verified_bytes(fam, rel))
     write_bytes(stamp, key.encode())
     return target
 
@@ -173,8 +182,13 @@ def auto_tokenizer(path_or_id: str, **kwargs: Any) -> Any:
     except ImportError as exc:  # pragma: no cover - dependency is declared
         raise AssetError(f"transformers is not importable: {exc}") from None
     try:
-        return AutoTokenizer.from_pretrained(path_or_id, **kwargs)
+        # Never the directory's own Python: a tokenizer_config.json with an auto_map would otherwise make
+        # transformers prompt on stdout ("run the custom code? [y/N]") and, on "y", import it.
+        return AutoTokenizer.from_pretrained(path_or_id, trust_remote_code=False, **kwargs)
     except Exception as exc:  # transformers raises many types here
+        if "trust_remote_code" in str(exc):
+            raise AssetError(f"{path_or_id}: the tokenizer needs its own Python code (auto_map in its config); "
+                             "lossmask never runs a tokenizer's code (trust_remote_code is refused)") from None
         raise AssetError(f"{path_or_id}: transformers could not load the tokenizer ({type(exc).__name__}: {exc})") from None
 
 
@@ -200,11 +214,16 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
     try:
         return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
     except Exception as exc:  # transformers raises many types here
-        raise AssetError(f"{directory}: transformers could not load tokenizer.json ({type(exc).__name__}: {exc})") from None
+        raise AssetError(f"{directory}: transformers could not load the tokenizer from tokenizer.json ({type(exc).__name__}: {exc})") from None
 
 
 @functools.lru_cache(maxsize=None)
 def _load_bundled_tokenizer(fam: str) -> Any:
+    return read_bundled_tokenizer(fam)
+
+
+def read_bundled_tokenizer(fam: str) -> Any:
+    """A new tokenizer object for a bundled family, read from its verified files (not the cached one)."""
     directory = materialize(fam)
     with offline():
         tok = file_tokenizer(directory)
@@ -237,7 +256,7 @@ def bundled_template(fam: str, variant: str = DEFAULT_VARIANT) -> str:
             f"family {fam!r} has no variant {variant!r}; variants: {', '.join(info.variant_names)}"
         )
     if rel.endswith("#chat_template"):
-        config = json.loads(_verified_bytes(fam, rel.split("#")[0]))
+        config = json.loads(_verified_config(fam, rel.split("#")[0]))
         template = config.get("chat_template")
         if not isinstance(template, str):
             raise AssetError(f"{TOKENIZERS / fam / rel.split('#')[0]}: no string at JSON path $.chat_template")
@@ -252,7 +271,12 @@ def _variant_tokenizer(fam: str, variant: str) -> Any:
     Generators under test call ``tokenizer.apply_chat_template`` without naming a template, so the tokenizer
     they receive must carry the variant. The copy shares the (immutable) backend, so it costs nothing.
     """
-    tok = copy.copy(_load_bundled_tokenizer(fam))
+    return with_variant_template(_load_bundled_tokenizer(fam), fam, variant)
+
+
+def with_variant_template(tokenizer: Any, fam: str, variant: str) -> Any:
+    """A shallow copy of ``tokenizer`` carrying the variant's chat template (date pinned)."""
+    tok = copy.copy(tokenizer)
     tok.chat_template = bundled_template(fam, variant)
     return tok
 
@@ -297,6 +321,8 @@ def _with_template(tok: Any, name: str, source: str, template_file: Any) -> Load
             template = Path(template_file).read_text(encoding="utf-8")
         except OSError as exc:
             raise AssetError(f"{template_file}: cannot read template ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise AssetError(f"{template_file}: template is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     else:
         template = tok.chat_template
         if isinstance(template, dict):  # named templates: take the default one

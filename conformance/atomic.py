@@ -24,7 +24,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_bytes", "write_text"]
+__all__ = ["write_bytes", "write_text", "write_texts_together"]
 
 
 def _default_mode() -> int:
@@ -73,3 +73,29 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None =
 def write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
     """Write ``text`` as UTF-8 with ``\\n`` line endings (on every platform) to ``path`` atomically."""
     write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def write_texts_together(files: list[tuple[str | os.PathLike[str], str]]) -> None:
+    """Write several UTF-8 files as one unit: every temporary file is complete before the first rename.
+
+    A failure while writing leaves every target as it was. The renames happen in the order given, so the
+    file that says a unit is complete goes last (a golden's JSON after its token table): a crash between two
+    renames leaves a newer companion beside an older last file, which a reader that checks one against the
+    other (``regenerate --check``) detects.
+    """
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in files:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            temps.append((tmp, target))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+            os.chmod(tmp, _default_mode())
+        for tmp, target in temps:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+        raise

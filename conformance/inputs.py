@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lossmask.reference.conversation import validate_messages
+from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError
 
 from .errors import CaseError
@@ -70,6 +70,8 @@ def _loads(text: str, where: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CaseError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except (RecursionError, ValueError) as exc:  # 10^5 levels deep, an integer literal past 4300 digits
+        raise CaseError(f"{where}: {json_limit(exc)}") from None
 
 
 def read_conversation(path: str | Path, tools_path: str | Path | None = None) -> tuple[list[dict], list[dict] | None]:
@@ -105,6 +107,8 @@ def parse_template_kwargs(raw: str | None) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CaseError(f"--template-kwargs: not valid JSON ({exc.msg})") from None
+    except (RecursionError, ValueError) as exc:
+        raise CaseError(f"--template-kwargs: {json_limit(exc)}") from None
     if not isinstance(value, dict):
         raise CaseError("--template-kwargs: must be a JSON object")
     return value

@@ -1,7 +1,9 @@
 """Regenerate the golden data from the reference, or check that the committed goldens still match it.
 
 Each golden is compared with what the reference produces now (ignoring the environment record); only changed
-files are rewritten, atomically, JSON and token table together. Goldens whose (family, variant, case) no longer
+files are rewritten, atomically, JSON and token table as one unit (both complete in temporary files before
+either is renamed, the JSON last); ``--check`` compares the token table on disk with the one its JSON gives, so
+a JSON left without its table (or beside another record's) is drift. Goldens whose (family, variant, case) no longer
 exists are removed. A case the reference cannot segment is reported with its family and path and the run goes on.
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 from lossmask.reference.errors import LossmaskError
 
 from . import golden as G
-from .atomic import write_text
+from .atomic import write_texts_together
 from .cases import Case, load_cases
 
 
@@ -100,18 +102,22 @@ def run(check: bool, families: list[str] | None = None, case_ids: list[str] | No
                     summary.unchanged += 1
                 continue
             path = G.golden_path(*key, line=line)
+            table_path = G.golden_path(*key, ".tokens.txt", line=line)
             old = _read(path)
+            table = G.token_table(new)
             if old is None:
                 change = Change(*key, "added", "" if not line else f"differs there from the main goldens (transformers {G.matrix.GOLDEN_CELL.transformers})", line)
-            elif not _same(old, new) or not G.golden_path(*key, ".tokens.txt", line=line).is_file():
+            elif not _same(old, new):
                 change = Change(*key, "changed", describe(old, new), line)
+            elif _read_text(table_path) != table:  # a JSON without its table, or a table of another record
+                change = Change(*key, "changed", "token table missing" if not table_path.is_file()
+                                else "token table does not match its JSON", line)
             else:
                 summary.unchanged += 1
                 continue
             summary.changes.append(change)
             if not check:
-                write_text(path, G.dumps(new))
-                write_text(G.golden_path(*key, ".tokens.txt", line=line), G.token_table(new))
+                _write_unit(table_path, table, path, G.dumps(new))
     if not case_ids:
         on_disk = G.iter_override_keys(line) if line else G.iter_golden_keys()
         for key in on_disk:
@@ -127,12 +133,37 @@ def _same(old: dict[str, Any] | None, new: dict[str, Any]) -> bool:
 
 
 def _remove(key: tuple[str, str, str], line: str | None) -> None:
-    G.golden_path(*key, line=line).unlink(missing_ok=True)
-    G.golden_path(*key, ".tokens.txt", line=line).unlink(missing_ok=True)
+    path = G.golden_path(*key, line=line)
+    try:
+        path.unlink(missing_ok=True)  # the JSON first: a table left alone is never read as a golden
+        G.golden_path(*key, ".tokens.txt", line=line).unlink(missing_ok=True)
+    except OSError as exc:
+        raise GoldenWriteError(f"{exc.filename or path}: cannot remove the golden ({exc.strerror or exc})") from None
 
 
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, ValueError, RecursionError):  # missing, unreadable, not JSON, not UTF-8: rewritten
         return None
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+def _write_unit(table_path: Path, table: str, json_path: Path, record: str) -> None:
+    """The token table and the JSON as one unit (the JSON renamed last); a write failure is one line."""
+    try:
+        write_texts_together([(table_path, table), (json_path, record)])
+    except OSError as exc:
+        where = exc.filename or json_path
+        raise GoldenWriteError(f"{where}: cannot write the golden ({exc.strerror or exc}); records written "
+                               "before this one are complete, this one and later ones are unchanged") from None
+
+
+class GoldenWriteError(LossmaskError):
+    """A golden could not be written (unwritable or missing directory, full disk)."""

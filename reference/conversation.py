@@ -8,6 +8,7 @@ user with a million-line dataset can find it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,15 +20,35 @@ WEIGHT_KEYS = ("step_loss_mask", "train", "training", "weight", "loss", "trainab
 REASONING_KEYS = ("reasoning_content", "thinking", "reasoning")
 
 
+def json_limit(exc: Exception) -> str:
+    """Why valid-looking JSON could not be used: nested past Python's recursion limit, or an integer literal
+    past its digit limit (``sys.get_int_max_str_digits()``, 4300 by default). One line, no advice to change
+    interpreter settings."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply for Python's JSON parser (recursion limit)"
+    first = str(exc).split(";")[0].strip()
+    return f"beyond Python's JSON limits ({first})"
+
+
 def message_weight(message: Mapping[str, Any]) -> float:
-    """The training weight of a message: the first weight key present; missing means 1."""
+    """The training weight of a message: the first weight key present; missing means 1.
+
+    A weight is a finite number >= 0 (or a boolean); NaN, infinities and negative weights are rejected rather
+    than read as "supervised", which is what a truthiness test would make of them.
+    """
     for key in WEIGHT_KEYS:
         if key in message and message[key] is not None:
             value = message[key]
             if isinstance(value, bool):
                 return 1.0 if value else 0.0
             if isinstance(value, (int, float)):
-                return float(value)
+                try:
+                    weight = float(value)
+                except OverflowError:  # an int too large for a float
+                    weight = float("inf")
+                if not math.isfinite(weight) or weight < 0:
+                    raise ConversationError(f"{key}: a weight must be a finite number >= 0, got {value!r}")
+                return weight
             if isinstance(value, str) and value.strip() in {"0", "1"}:
                 return float(value.strip())
             raise ConversationError(f"{key}: a weight must be a number or boolean, got {type(value).__name__}")
@@ -64,6 +85,8 @@ def _check_tool_call(call: Any, path: str) -> None:
             json.loads(args)
         except json.JSONDecodeError as exc:
             raise ConversationError(f"{where}.arguments: not valid JSON ({exc.msg} at char {exc.pos})") from None
+        except (RecursionError, ValueError) as exc:
+            raise ConversationError(f"{where}.arguments: {json_limit(exc)}") from None
     elif args is not None and not isinstance(args, Mapping):
         raise ConversationError(f"{where}.arguments: must be an object or a JSON string, got {type(args).__name__}")
 

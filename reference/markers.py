@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -38,6 +39,8 @@ _MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
 _CACHED = 4096
 _OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
 _CLOSE = [chr(_BASE + 2 * k + 1) for k in range(_CACHED)]
+#: Lone surrogates: valid in a Python string (and as JSON escapes), not Unicode text; no tokenizer takes them.
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 #: Inline reasoning convention of reasoning datasets (R1-style): ``<think>…</think>`` at the start of content.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _ROLE_PART = {"system": S.SYSTEM, "developer": S.SYSTEM, "user": S.USER, "tool": S.TOOL, "ipython": S.TOOL,
@@ -59,6 +62,10 @@ class FieldSpan(NamedTuple):
     start: int
     end: int
     complete: bool  # False when only one of the two markers survived the template
+
+
+#: ``FieldSpan`` from a 4-tuple, without the named tuple's ``__new__`` (one per marker pair of a render).
+_fieldspan = partial(tuple.__new__, FieldSpan)
 
 
 class _Marker:
@@ -171,15 +178,17 @@ def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all",
     return out, marker.fields
 
 
-def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None) -> str | None:
-    """JSON path of the first string in the data holding a marker code point (``None``: none does).
+def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None,
+                  pattern: re.Pattern[str] = MARKER_RE) -> str | None:
+    """JSON path of the first string in the data matching ``pattern``, by default a marker code point
+    (``None``: none does).
 
     Called only when the real render contains one (a single regex search per conversation), so the cost of
     walking the data is paid on failure only.
     """
     def walk(value: Any, path: str) -> str | None:
         if isinstance(value, str):
-            return path if MARKER_RE.search(value) else None
+            return path if pattern.search(value) else None
         if isinstance(value, Mapping):
             items = ((f"{path}.{k}", v) for k, v in value.items())
         elif isinstance(value, list | tuple):
@@ -220,16 +229,17 @@ def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)
+    span = _fieldspan
     for code, pos in events:
         k, is_close = divmod(code, 2)
         if not is_close:
             if k in open_at:  # opened twice without closing: close the first at this point
-                spans.append(FieldSpan(k, open_at.pop(k), pos, False))
+                spans.append(span((k, open_at.pop(k), pos, False)))
             open_at[k] = pos
         elif k in open_at:
-            spans.append(FieldSpan(k, open_at.pop(k), pos, True))
+            spans.append(span((k, open_at.pop(k), pos, True)))
         else:
-            spans.append(FieldSpan(k, last, pos, False))
+            spans.append(span((k, last, pos, False)))
         last = pos
     for k, start in open_at.items():
         nxt = [p for _, p in events if p > start]

@@ -176,12 +176,20 @@ def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]
     ``encode_batch`` of one text is the call transformers itself makes, so the ids are the same by construction;
     its offsets arrive as a list of tuples, so no per-token conversion is needed here.
     """
+    return encode_many(tokenizer, [text])[0]
+
+
+def encode_many(tokenizer: Any, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+    """:func:`encode` for many texts in one ``encode_batch`` call (the tokenizers backend spreads it over its
+    threads); each text's ids are what encoding it alone gives."""
     backend = getattr(tokenizer, "_tokenizer", None)
     if backend is not None and hasattr(backend, "encode_batch"):
-        enc = backend.encode_batch([text], add_special_tokens=False)[0]
-        return enc.ids, enc.offsets
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+        return [(enc.ids, enc.offsets) for enc in backend.encode_batch(texts, add_special_tokens=False)]
+    out = []
+    for text in texts:
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        out.append((list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]))
+    return out
 
 
 def require_offsets(tokenizer: Any) -> None:
@@ -208,6 +216,17 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
     the proof's data assumptions, the marked render alone (``single_render=False`` forces the two renders).
     """
     require_offsets(tokenizer)
+    found = prepare(tokenizer, chat_template, messages, tools, template_kwargs, validate, single_render)
+    return finish(found, messages, encode(tokenizer, found[0]))
+
+
+def prepare(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]],
+            tools: Sequence[Mapping[str, Any]] | None, template_kwargs: Mapping[str, Any] | None,
+            validate: bool = True, single_render: bool = True) -> tuple:
+    """Everything :func:`segment` does before tokenizing: ``(text, marking, structure, renders)``.
+
+    Split out so :mod:`reference.batch` can tokenize many conversations' texts in one call.
+    """
     if validate:
         validate_messages(messages, tools)
     kwargs = dict(template_kwargs or {})
@@ -216,12 +235,16 @@ def segment(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
         found = _marked_only(tokenizer, chat_template, messages, tools, kwargs)
     if found is None:
         found = _checked(tokenizer, chat_template, messages, tools, kwargs)
+    if markers.SURROGATE_RE.search(found[0]):  # no tokenizer takes one: name the field instead of a TypeError
+        where = markers.reserved_path(messages, tools, markers.SURROGATE_RE) or "the template's own text"
+        raise SegmentationError(f"{where}: contains a lone surrogate (U+D800..U+DFFF), which is not Unicode text "
+                                "and cannot be tokenized", kind="lone_surrogate")
+    return found
+
+
+def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) -> Segmentation:
+    """Segment a prepared render given its ``(ids, offsets)``: the part of :func:`segment` after tokenizing."""
     text, marking, structure, renders = found
-    return _segmentation(tokenizer, text, messages, marking, structure, renders, encode(tokenizer, text))
-
-
-def _segmentation(tokenizer: Any, text: str, messages: Sequence[Mapping[str, Any]], marking: _Marking,
-                  structure: TemplateStructure, renders: int, encoded: tuple) -> Segmentation:
     fields, spans = marking.fields, marking.spans
     segmenter = Segmenter(text, messages, fields, spans, structure)
     segs, turns = segmenter.run()

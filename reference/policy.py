@@ -7,6 +7,7 @@ policy names each of them explicitly instead of hiding them in string searches. 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -41,6 +42,10 @@ class Policy:
     straddle: Straddle = "any"
 
     def parts(self) -> frozenset[str]:
+        return self._parts
+
+    @functools.cached_property
+    def _parts(self) -> frozenset[str]:  # per policy, not per mask
         chosen = {
             S.HEADER: self.supervise_header,
             S.GEN_PROMPT_SUFFIX: self.supervise_gen_prompt_suffix,
@@ -106,13 +111,14 @@ def supervised_intervals(segments: list[S.Segment], turns: list[S.AssistantTurn]
         active &= {max(assistants)} if assistants else set()
     extent = {t.message: t.span for t in turns}
     out: list[tuple[int, int]] = []
-    for seg in segments:
-        if seg.message in active and seg.part in parts and \
-                extent[seg.message][0] <= seg.start and seg.end <= extent[seg.message][1]:
-            if out and out[-1][1] == seg.start:
-                out[-1] = (out[-1][0], seg.end)
-            else:
-                out.append((seg.start, seg.end))
+    for start, end, part, message, _ in segments:  # unpacked: one pass over every segment
+        if message in active and part in parts:
+            lo, hi = extent[message]
+            if lo <= start and end <= hi:
+                if out and out[-1][1] == start:
+                    out[-1] = (out[-1][0], end)
+                else:
+                    out.append((start, end))
     return out
 
 

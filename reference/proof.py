@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import markers
+from .render import pinned_template
 from .proof_values import Unprovable, messages_model
 from .proof_walk import Prover
 
@@ -77,8 +78,9 @@ def prove(chat_template: str) -> Proof:
     try:
         from transformers.utils.chat_template_utils import _compile_jinja_template
 
-        env = _compile_jinja_template(chat_template).environment
-        tree = env.parse(chat_template)
+        rendered = pinned_template(chat_template)  # what render() hands transformers (the date pinned in it)
+        env = _compile_jinja_template(rendered).environment
+        tree = env.parse(rendered)
     except Exception as exc:  # a template that does not compile: segment() reports it from the real render
         return Proof(False, f"template does not parse ({type(exc).__name__})")
     keeps = _tojson_keeps_markers(env)

@@ -19,7 +19,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import render_limits
 from .errors import TemplateRefusal
+from .render_limits import RenderLimitExceeded
 
 #: The date every render uses (goldens depend on it).
 PINNED_DATE = _dt.date(2026, 1, 15)
@@ -46,12 +48,14 @@ def _strftime_macro() -> str:
             "{%- endfor -%}{{- ns.out ~ ('%' if ns.pct else '') -}}{%- endmacro %}{{ '' }}")
 
 
+@functools.lru_cache(maxsize=64)
 def pinned_template(chat_template: str) -> str:
     """``chat_template`` with ``strftime_now`` defined in it to print :data:`PINNED_DATE`; unchanged when the
     template never calls it.
 
     The prefix is one line (template error line numbers stay those of the file) and ends with an expression tag,
-    so ``trim_blocks`` cannot swallow a newline the template starts with.
+    so ``trim_blocks`` cannot swallow a newline the template starts with. Cached: the same string object comes
+    back for the same template, so transformers' compiled-template cache hashes it once, not on every render.
     """
     if "strftime_now" not in chat_template:
         return chat_template
@@ -64,6 +68,7 @@ def check_template(chat_template: str) -> None:
         from transformers.utils.chat_template_utils import _compile_jinja_template
     except ImportError:  # pragma: no cover - very old transformers
         return
+    render_limits.scan(chat_template)  # constant expressions Jinja would fold into gigabytes while compiling
     try:
         _compile_jinja_template(chat_template)
     except Exception as exc:  # TemplateSyntaxError, or an ImportError for a missing jinja2
@@ -81,14 +86,18 @@ def render(
     """Return the rendered text; raise :class:`TemplateRefusal` when the template raises."""
     kwargs = dict(template_kwargs or {})
     try:
-        text = tokenizer.apply_chat_template(
-            list(messages),
-            tools=list(tools) if tools else None,
-            chat_template=pinned_template(chat_template),
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-            **kwargs,
-        )
+        bounded = render_limits.prepare(pinned_template(chat_template))  # our own compiled copy, with limits
+        with render_limits.limited():
+            text = tokenizer.apply_chat_template(
+                list(messages),
+                tools=list(tools) if tools else None,
+                chat_template=bounded,
+                tokenize=False,
+                add_generation_prompt=add_generation_prompt,
+                **kwargs,
+            )
+    except RenderLimitExceeded:
+        raise
     except Exception as exc:  # Jinja TemplateError, TypeError from filters, ValueError from transformers...
         raise TemplateRefusal(describe_template_error(exc)) from exc
     if not isinstance(text, str):  # defensive: some versions wrap single conversations in a list

@@ -24,6 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -31,6 +32,11 @@ from . import segments as S
 from .conversation import message_weight
 from .markers import Field, FieldSpan
 from .structure import TemplateStructure
+
+
+#: ``Segment`` from a 5-tuple without the named tuple's keyword-handling ``__new__`` (thousands per conversation).
+_segment = partial(tuple.__new__, S.Segment)
+_END = itemgetter(2)  # FieldSpan.end
 
 
 def _body_glue_part(prev: str | None, nxt: str | None, text: str) -> str:
@@ -76,9 +82,11 @@ class Segmenter:
         # Built from the sorted spans, so each message's list is in text order.
         self.by_message: dict[int, list[FieldSpan]] = defaultdict(list)
         seen: set[int] = set()
+        self.first: list[FieldSpan] = []  # first occurrences, in text order
         for span in self.spans:
             if span.field not in seen:
                 seen.add(span.field)
+                self.first.append(span)
                 self.by_message[fields[span.field].message].append(span)
 
         # Field spans in text order: the bounds below look only at the fields nearest a position, and only
@@ -151,10 +159,11 @@ class Segmenter:
     def _turn(self, i: int, floor: int, last_user: int) -> S.AssistantTurn | None:
         st = self.structure
         own = self.by_message.get(i, [])  # in text order: built from the sorted spans
+        last = max(map(_END, own)) if own else None
         lo = self._prev_bound(i, floor, own[0].start if own else None)
-        hi = self._next_bound(i, max(s.end for s in own) if own else lo)
+        hi = self._next_bound(i, last if own else lo)
         if own:
-            first, last = own[0].start, max(s.end for s in own)
+            first = own[0].start
             h = self.text.rfind(st.header, lo, first) if st.header else -1
             if h >= 0:
                 h = self._open_blocks(h, lo)
@@ -203,10 +212,10 @@ class Segmenter:
             return None
         eot, sep = self._end_of_turn(last if last is not None else body_start, hi)
         body_end = eot[0] if eot[1] > eot[0] else (last if last is not None else body_start)
-        return S.AssistantTurn(
-            message=i, header=header, gen_prompt_suffix=suffix, body=(body_start, body_end), end_of_turn=eot,
-            separator=sep, weight=message_weight(self.messages[i]), last=i > last_user,
-        )
+        # (message, header, gen_prompt_suffix, body, end_of_turn, separator, weight, last), positionally: one
+        # per assistant message, and a named tuple's keyword call costs more than the rest of this method.
+        return S.AssistantTurn(i, header, suffix, (body_start, body_end), eot, sep, message_weight(self.messages[i]),
+                               i > last_user)
 
     # -- labelling ------------------------------------------------------------------------------------------
     def run(self) -> tuple[list[S.Segment], list[S.AssistantTurn]]:
@@ -223,38 +232,35 @@ class Segmenter:
         return self._label(turns), turns
 
     def _label(self, turns: list[S.AssistantTurn]) -> list[S.Segment]:
-        out: list[S.Segment] = []
-        first_occurrences = {id(s) for lst in self.by_message.values() for s in lst}
-        for span in self.spans:
-            f = self.fields[span.field]
-            # A repeated occurrence (gpt-oss prints the call name again in the tool message's header) is
-            # template text of another message, not the field: it stays ``other``.
-            if span.end > span.start and id(span) in first_occurrences:
-                out.append(S.Segment(span.start, span.end, f.part, f.message, "field"))
+        fields = self.fields
+        # Only first occurrences: a repeated one (gpt-oss prints the call name again in the tool message's
+        # header) is template text of another message, not the field: it stays ``other``.
+        out = [_segment((s.start, s.end, fields[s.field].part, fields[s.field].message, "field"))
+               for s in self.first if s.end > s.start]
         for turn in turns:
             i = turn.message
             for (a, b), part in ((turn.header, S.HEADER), (turn.gen_prompt_suffix, S.GEN_PROMPT_SUFFIX),
                                  (turn.end_of_turn, S.END_OF_TURN), (turn.separator, S.SEPARATOR)):
                 if b > a:
-                    out.append(S.Segment(a, b, part, i, "template"))
+                    out.append(_segment((a, b, part, i, "template")))
             out.extend(self._body_glue(turn))
         out.sort(key=itemgetter(0, 1))  # (start, end)
         return self._fill(out)
 
     def _body_glue(self, turn: S.AssistantTurn) -> list[S.Segment]:
         start, end = turn.body
+        text = self.text
         own = [s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end]
         parts = [self.fields[s.field].part for s in own]
         out = []
         cursor, prev = start, None
         for span, part in zip(own, parts):
             if span.start > cursor:
-                out.append(S.Segment(cursor, span.start, _body_glue_part(prev, part, self.text[cursor:span.start]),
-                                     turn.message, "template"))
+                out.append(_segment((cursor, span.start, _body_glue_part(prev, part, text[cursor:span.start]),
+                                     turn.message, "template")))
             cursor, prev = max(cursor, span.end), part
         if end > cursor:
-            out.append(S.Segment(cursor, end, _body_glue_part(prev, None, self.text[cursor:end]), turn.message,
-                                 "template"))
+            out.append(_segment((cursor, end, _body_glue_part(prev, None, text[cursor:end]), turn.message, "template")))
         return out
 
     def _fill(self, segs: list[S.Segment]) -> list[S.Segment]:
@@ -262,14 +268,15 @@ class Segmenter:
         out: list[S.Segment] = []
         cursor = 0
         for seg in segs:
-            if seg.end <= cursor:
+            start, end = seg[0], seg[1]
+            if end <= cursor:
                 continue
-            if seg.start > cursor:
-                out.append(S.Segment(cursor, seg.start, S.OTHER, None, "template"))
-            elif seg.start < cursor:
-                seg = S.Segment(cursor, seg.end, seg.part, seg.message, seg.source)
+            if start > cursor:
+                out.append(_segment((cursor, start, S.OTHER, None, "template")))
+            elif start < cursor:
+                seg = _segment((cursor, end, seg[2], seg[3], seg[4]))
             out.append(seg)
-            cursor = seg.end
+            cursor = end
         if cursor < len(self.text):
-            out.append(S.Segment(cursor, len(self.text), S.OTHER, None, "template"))
+            out.append(_segment((cursor, len(self.text), S.OTHER, None, "template")))
         return out

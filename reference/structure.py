@@ -9,7 +9,8 @@ Nothing here knows any family's marker strings. Four facts are read off the temp
 * the **end-of-turn** strings ``E``: the special token that closes an assistant turn, read from the tail of a
   final turn (the last special token before the end of the render: what the model emits to stop), from the
   glue after a historical turn (the first special token after its content) and from a final tool-call turn;
-* the **separator** ``S``: template text after ``E`` in a final turn (ChatML ``\\n``).
+* the **separator** ``S``: template text after ``E`` in a final turn (ChatML ``\\n``), or in a historical one
+  where the template writes it only there (OLMo 2).
 
 Special tokens are those the tokenizer's added vocabulary flags ``special``.
 """
@@ -168,7 +169,7 @@ def learn(tokenizer: Any, template: str, template_kwargs: dict | None = None, me
     Probes are plain first; when the template refuses them and ``messages`` is given, they are repeated in
     that conversation's shape (:class:`ProbeShape`), and that structure is cached for that shape.
     """
-    kw = json.dumps(template_kwargs or {}, sort_keys=True, default=repr)
+    kw = json.dumps(template_kwargs, sort_keys=True, default=repr) if template_kwargs else "{}"
     try:
         return _learn_cached(tokenizer, template, kw, template_kwargs, PLAIN)
     except LossmaskError:
@@ -255,9 +256,14 @@ def _learn(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape) -> Te
     last_end = _split_end(tokenizer, tail, "last")
     if last_end:
         ends.append(last_end)
-    if hist_end and hist_end[0] not in {e for e, _ in ends}:
-        sep = last_end[1] if last_end and last_end[0] == hist_end[0] else ""
-        ends.append((hist_end[0], sep))
+    if hist_end:
+        final_sep = last_end[1] if last_end and last_end[0] == hist_end[0] else ""
+        lead = text[:min(s.start for s in by_message[0])]
+        sep = _historical_separator(hist_end[1], lead, final_sep)
+        if last_end and last_end[0] == hist_end[0]:
+            ends[0] = (hist_end[0], sep)
+        else:
+            ends.append((hist_end[0], sep))
     lead = ""
     frames = [pre_assistant] if 1 in by_message else []
     try:
@@ -305,6 +311,25 @@ def _tool_frames(tokenizer: Any, template: str, kwargs: dict, shape: ProbeShape)
     if tool_end is None or answer is None or answer < tool_end:
         return []
     return [text[tool_end:answer]]
+
+
+def _historical_separator(rest: str, user_lead: str, final_sep: str) -> str:
+    """The separator a historical turn writes after its end-of-turn string.
+
+    ``rest`` is the template text from that end-of-turn string to the next user message's text: the separator
+    followed by the user message's frame. The frame is what the render also writes before the first user
+    message, so the separator is what remains of ``rest`` once its longest common suffix with ``user_lead`` is
+    cut off (OLMo 2 writes ``\n`` after ``<|endoftext|>`` in historical turns only). A default system prompt
+    can make that suffix swallow the separator (Qwen2.5's ``<|im_end|>\n<|im_start|>user\n``), so the final
+    turn's separator wins when ``rest`` starts with it and it is the longer of the two.
+    """
+    common = 0
+    while common < min(len(rest), len(user_lead)) and rest[len(rest) - 1 - common] == user_lead[len(user_lead) - 1 - common]:
+        common += 1
+    own = rest[:len(rest) - common]
+    if final_sep and rest.startswith(final_sep) and len(final_sep) >= len(own):
+        return final_sep
+    return own
 
 
 def _historical_header(tokenizer: Any, glue: str, gen: str) -> str:

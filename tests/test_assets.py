@@ -8,13 +8,17 @@ import pytest
 from lossmask import assets
 from lossmask.errors import AssetError
 
-FAMILIES = ["qwen3_5", "qwen3", "qwen2_5", "llama3", "deepseek_v3", "deepseek_v4", "gpt_oss", "mistral_nemo"]
+FAMILIES = ["qwen3_5", "qwen3", "qwen2_5", "llama3", "deepseek_v3", "deepseek_v4", "gpt_oss", "mistral_nemo",
+            "gemma3", "gemma2", "olmo2", "mistral_tekken"]
 
 
-def test_all_eight_families_are_bundled_with_variants():
+def test_all_twelve_families_are_bundled_with_variants():
     fams = assets.families()
     assert sorted(fams) == sorted(FAMILIES)
     assert fams["qwen3_5"].rebuilt and not fams["qwen3"].rebuilt
+    assert fams["mistral_tekken"].rebuilt  # converted from tekken.json, not a published tokenizer.json
+    assert {"DeepHermes-3-Llama-3-8B-Preview", "Llama-3.1-Nemotron-Nano-8B-v1", "Llama-3.3-Nemotron-Super-49B-v1",
+            "Llama-3.3-Nemotron-Super-49B-v1.5"} <= set(fams["llama3"].variants)
     assert set(fams["qwen3"].variants) == {
         "Qwen3-0.6B.llamacpp-older-rev", "Qwen3-4B-Instruct-2507", "Qwen3-4B-Thinking-2507", "Qwen3-Coder"}
 
@@ -88,3 +92,11 @@ def test_local_directory_with_template_override(tmp_path):
     loaded = assets.load(str(directory), template_file=str(template))
     assert loaded.chat_template == template.read_text()
     assert loaded.source == str(directory)
+
+
+def test_a_compressed_config_serves_its_embedded_template():
+    """Gemma 3's 1.1 MB tokenizer_config.json is stored as .xz; its chat_template is the default template."""
+    template = assets.bundled_template("gemma3")
+    assert "<start_of_turn>" in template
+    directory = assets.materialize("gemma3")
+    assert json.loads((directory / "tokenizer_config.json").read_text())["chat_template"] == template

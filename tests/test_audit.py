@@ -234,16 +234,16 @@ def test_datasets_directory_with_struct_messages_matches_jsonl(planted, tmp_path
 
 
 def test_an_unexpected_reference_exception_is_a_counted_error(planted, monkeypatch):
-    import lossmask.audit.analyse as A
+    import lossmask.reference.batch as B  # the audit segments a chunk through reference.segment_batch
 
-    real = A.segment
+    real = B.prepare
 
     def flaky(tokenizer, template, messages, *args, **kwargs):
         if any("alpha" in str(m.get("content")) for m in messages):
             raise IndexError("boom")
         return real(tokenizer, template, messages, *args, **kwargs)
 
-    monkeypatch.setattr(A, "segment", flaky)
+    monkeypatch.setattr(B, "prepare", flaky)
     report, _ = audit(planted[0], CONFIG, workers=1)
     assert report["errors"]["by_reason"]["reference-error: IndexError: boom"] > 0
     assert report["samples"] == 210 and report["rendered"] > 0

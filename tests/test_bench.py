@@ -12,19 +12,26 @@ def test_bench_tiny_run_writes_json_and_only_its_region(tmp_path, capsys):
     md.write_text(f"# Benchmarks\n\n{other}\n\n{report.START}\nold bench text\n{report.END}\n")
     out = tmp_path / "bench.json"
     rc = main(["bench", "--family", "qwen3_5", "--sizes", "2", "--reps", "1", "--no-conformance",
-               "--no-breakdown", "--json", str(out), "--markdown", str(md)])
+               "--no-breakdown", "--no-dataset", "--json", str(out), "--markdown", str(md)])
     assert rc == 0
     doc = json.loads(out.read_text())
     assert isinstance(doc["reference_over_floor"], float) and doc["reference_over_floor"] > 0
     (fam,) = doc["families"]
     assert fam["family"] == "qwen3_5" and [r["turns"] for r in fam["sizes"]] == [2]
     row = fam["sizes"][0]
-    assert set(row["ratios"]) == {"reference", "reference+oracle", "per_message"}
+    assert {"reference", "reference+oracle", "per_message"} <= set(row["ratios"])
+    assert row["renders"] == 1  # the bundled qwen3_5 template is proved, the bench conversation admitted
+    for peer in ("hf_assistant_mask", "slime_qwen3_5"):  # measured, or said why not
+        assert peer in row["ratios"] or row["skipped"][peer].startswith("not measured")
+    assert doc["command"].startswith("lossmask bench --no-conformance --no-breakdown --no-dataset")
+    paths = {(p["family"], p["variant"]): p for p in doc["paths"]}
+    assert paths[("qwen3_5", "default")]["single_render"] and not paths[("llama3", "Llama-3.1-8B-Instruct")]["single_render"]
     assert doc["per_size"]["2"]["reference"] == row["ratios"]["reference"]
     assert {"python", "transformers", "tokenizers"} <= set(doc["versions"])
     text = md.read_text()
     assert other in text and "old bench text" not in text
     assert text.count(report.START) == 1 and text.index(report.START) < text.index("reference_over_floor")
+    assert "| llama3 | Llama-3.1-8B-Instruct | double | line " in text
 
 
 def test_region_is_appended_to_a_file_without_one():
@@ -40,3 +47,46 @@ def test_synthetic_conversation_shape():
     assert all("reasoning_content" in m for m in messages if m["role"] == "assistant")
     plain, none = conversations.build(4, {"reasoning": False, "tools": False})
     assert none is None and not any("reasoning_content" in m or m["role"] == "tool" for m in plain)
+
+
+def test_dataset_summary_ratios_and_failed_runs():
+    from lossmask.bench.dataset import summarise
+
+    runs = [{"method": "floor", "workers": 1, "seconds": 2.0, "tokens": 10, "peak_rss_mib": 500.0,
+             "peak_worker_rss_mib": None},
+            {"method": "lossmask", "workers": 1, "seconds": 2.5, "tokens": 10, "peak_rss_mib": 510.0,
+             "peak_worker_rss_mib": None},
+            {"method": "lossmask", "workers": 1, "seconds": 2.1, "tokens": 10, "peak_rss_mib": 520.0,
+             "peak_worker_rss_mib": None},
+            {"method": "trl", "workers": 1, "error": "exit 1: boom"}]
+    s = summarise(runs, 100, (1,), ["floor", "lossmask", "trl"])
+    assert s["rows"]["lossmask/1"]["seconds"] == 2.3 and s["rows"]["lossmask/1"]["peak_rss_mib"] == 520.0
+    assert s["rows"]["lossmask/1"]["conversations_per_s"] == round(100 / 2.3, 1)
+    assert s["rows"]["trl/1"] == {"method": "trl", "workers": 1, "error": "exit 1: boom"}
+    assert s["throughput_ratios"] == {"lossmask_over_floor/1": round(2.0 / 2.3, 3)}
+
+
+def test_dataset_bench_says_why_when_datasets_is_missing(monkeypatch):
+    import importlib.util
+
+    from lossmask.bench import dataset, markdown
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "datasets" else real(name, *a))
+    out = dataset.bench_dataset("qwen3", 5, (1,), 1)
+    assert out["skipped"].startswith("datasets is not installed")
+    assert "Not measured: datasets is not installed" in "\n".join(markdown.dataset({"dataset": out}))
+
+
+def test_dataset_bench_runs_floor_and_lossmask_with_the_same_ids(tmp_path):
+    """Needs datasets (nox -s audit_ray installs it); the comparison logic runs on real outputs."""
+    import pytest
+
+    pytest.importorskip("datasets")
+    from lossmask.bench.dataset import bench_dataset
+
+    out = bench_dataset("qwen2_5", 12, (1,), 1)
+    rows = out["summary"]["rows"]
+    assert "seconds" in rows["floor/1"] and "seconds" in rows["lossmask/1"], rows
+    assert rows["floor/1"]["tokens"] == rows["lossmask/1"]["tokens"] > 0
+    assert out["agreement"]["floor"]["same_input_ids"] == 12

@@ -180,3 +180,21 @@ def test_mask_tokens_prints_one_line_per_token(tmp_path, capsys):
     rows = [line for line in out.splitlines() if re.match(r"\s*\d+\s+\d+\s+'", line)]
     assert len(rows) == n
     assert any("'<|im_end|>'" in r and "end_of_turn" in r and r.rstrip().endswith("1") for r in rows)
+
+
+def test_a_warning_when_transformers_is_outside_the_tested_matrix(tmp_path, capsys, monkeypatch):
+    import lossmask.cli as cli
+    from lossmask import matrix
+
+    chat = tmp_path / "chat.json"
+    chat.write_text(json.dumps(CHAT))
+    real = {name: metadata.version(name) for name in ("transformers", "tokenizers")}
+    assert main(["mask", "--family", "qwen2_5", "--messages", str(chat), "--json"]) == 0
+    inside = matrix.in_matrix(real["transformers"], real["tokenizers"])
+    assert ("outside the tested matrix" in capsys.readouterr().err) is not inside
+    monkeypatch.setattr(cli, "installed", lambda name: {"transformers": "4.40.0", "tokenizers": "0.19.1"}[name])
+    assert main(["mask", "--family", "qwen2_5", "--messages", str(chat), "--json"]) == 0  # a warning, not an error
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("lossmask: warning: transformers 4.40.0 with tokenizers 0.19.1 is "
+                                                "outside the tested matrix (")
+    assert all(f"{c.transformers}/{c.tokenizers}" in err[0] for c in matrix.CELLS)

@@ -18,7 +18,7 @@ def chat(tmp_path):
 def test_families_json_lists_all_with_rebuild_flag(capsys):
     assert main(["families", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data) == 8 and data["qwen3_5"]["rebuilt"] is True and data["llama3"]["rebuilt"] is False
+    assert len(data) == 12 and data["qwen3_5"]["rebuilt"] is True and data["llama3"]["rebuilt"] is False
     assert "Qwen3-Coder" in data["qwen3"]["variants"]
 
 

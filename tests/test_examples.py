@@ -38,8 +38,8 @@ def test_entry_point_example_passes_with_labels_encoding(monkeypatch):
     outcome = run("lossmask_example.generator:labels", sel)
     assert outcome.generator["encoding"] == "labels"
     assert outcome.generator["name"] == "example-labels"
-    assert len(outcome.results) == 15  # 3 cases x (3 qwen3_5 + 2 llama3 templates)
-    assert Counter(r.verdict for r in outcome.results) == {"pass": 15}
+    assert len(outcome.results) == 27  # 3 cases x (3 qwen3_5 + 6 llama3 templates)
+    assert Counter(r.verdict for r in outcome.results) == {"pass": 27}
 
 
 def test_per_message_example_diverges_on_history_and_supervises_the_header():

@@ -116,7 +116,9 @@ def test_multi_turn_divergence_history_reasoning_dropped(family):
 def test_tool_call_flows():
     """Seed behaviour 3: tool results are never supervised under any profile; tool-call text is supervised under
     canonical wherever a template renders it; in the single-call case every template renders the call except
-    DeepSeek V3 and R1-distill, whose templates print calls only when content is None (ours is "")."""
+    DeepSeek V3 and R1-distill, whose templates print calls only when content is None (ours is ""), and the
+    templates that print only ``content`` and drop calls silently: OLMo 2 (both), DeepHermes-3 and Nemotron Super
+    v1 (Gemma 2/3, Mistral Small 3/3.1 and Nemotron Nano refuse the case's tool message instead)."""
     no_calls = set()
     for f, v, case_id in KEYS:
         if CASES[case_id].category != "tool_call":
@@ -131,7 +133,9 @@ def test_tool_call_flows():
         if case_id == "single_call" and not calls:
             assert "get_weather" not in g["text"]
             no_calls.add(f"{f}/{v}")
-    assert no_calls == {"deepseek_v3/default", "deepseek_v3/DeepSeek-R1-Distill-Qwen-32B"}
+    assert no_calls == {"deepseek_v3/default", "deepseek_v3/DeepSeek-R1-Distill-Qwen-32B", "olmo2/default",
+                        "olmo2/OLMo-2-0325-32B-Instruct", "llama3/DeepHermes-3-Llama-3-8B-Preview",
+                        "llama3/Llama-3.3-Nemotron-Super-49B-v1"}
 
 
 def test_regenerate_check_detects_drift_and_regenerate_repairs_it(tmp_path, monkeypatch):

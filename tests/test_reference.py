@@ -82,6 +82,18 @@ def test_llama_header_is_not_supervised_and_eot_is():
     assert seg.mask().supervised_text() == ["Hello!<|eot_id|>"]
 
 
+def test_a_separator_written_only_after_historical_turns_is_the_turns_separator():
+    """OLMo 2 writes ``<|endoftext|>\n`` after a historical assistant turn and ``<|endoftext|>`` alone after the
+    final one: the ``\n`` is that turn's separator (not supervised under canonical), not template ``other``."""
+    loaded = assets.load_bundled("olmo2")
+    seg = segment(loaded.tokenizer, loaded.chat_template, MULTI_TURN_REASONING)
+    assert parts_text(seg, S.HEADER) == ["<|assistant|>\n"] * 2
+    assert parts_text(seg, S.END_OF_TURN) == ["<|endoftext|>"] * 2
+    assert parts_text(seg, S.SEPARATOR) == ["\n"]
+    assert seg.text.endswith("6.<|endoftext|>")
+    assert seg.mask("canonical").supervised_text() == ["4.<|endoftext|>", "6.<|endoftext|>"]
+
+
 def test_qwen3_5_empty_reasoning_straddle_is_reported():
     loaded = assets.load_bundled("qwen3_5")
     seg = segment(loaded.tokenizer, loaded.chat_template, EMPTY_REASONING)

@@ -9,19 +9,21 @@ does can stop the chunk: every failure is a counted error or finding.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import PROFILES, get_profile, segment
-from lossmask.reference.conversation import validate_messages
+from lossmask.reference import PROFILES, get_profile, render_limits, segment_batch
+from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
 from .. import golden as G
-from ..compare import Outcome, Verdict, call, compare
-from ..errors import UsageError
+from ..compare import Outcome, Verdict, compare
+from ..runner.limits import Limits
 from . import findings as F
 from . import tally as T
+from .isolated import IsolatedGenerator
 from .readers import BadBytes, Record
 
 
@@ -37,6 +39,11 @@ class AuditConfig:
     generator: str | None = None
     examples_per_kind: int = 5
     keep_samples: bool = False
+    #: Limits of the generator's worker processes (per-sample deadline, memory, start-up).
+    limits: Limits = field(default_factory=Limits)
+    #: Limits of the reference's renders (None: the process default, see lossmask.reference.render_limits).
+    render_seconds: float | None = None
+    render_max_chars: int | None = None
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.template_kwargs)
@@ -53,44 +60,43 @@ class WorkerState:
 _STATE: dict[AuditConfig, WorkerState] = {}
 
 
-def load_generator(spec: str) -> Any:
-    """Resolve ``--generator`` with the runner's resolver; the audit calls generators in-process, in processes
-    it owns, whose renders therefore print the goldens' date (:func:`~..generators.pinned_date.pin_for_generators`)."""
-    from ..generators import load
-    from ..generators.pinned_date import pin_for_generators
-
-    pin_for_generators()
-    gen = load(spec)
-    if getattr(gen, "fn", True) is None:
-        raise UsageError(f"--generator {spec}: subprocess (jsonl:) generators are not supported by `lossmask "
-                         "audit` yet; use a module:function, file.py:function or entry-point generator")
-    return gen
-
-
 def state_for(config: AuditConfig) -> WorkerState:
     state = _STATE.get(config)
+    if state is not None and state.generator is not None and state.generator.owner != os.getpid():
+        state = None  # inherited through fork from the parent: this process starts its own generator worker
     if state is None:
         from .. import assets
 
+        if config.render_seconds is not None or config.render_max_chars is not None:
+            render_limits.configure(config.render_seconds, config.render_max_chars)  # this audit process's renders
         loaded = assets.load(config.tokenizer, variant=config.variant, template_file=config.template_file)
         get_profile(config.profile)  # unknown profile: one clear error before any sample
-        generator = load_generator(config.generator) if config.generator else None
+        generator = IsolatedGenerator(config.generator, loaded, config.limits) if config.generator else None
         state = WorkerState(loaded, F.LiteralScanner(F.special_tokens(loaded.tokenizer)), generator,
                             dict(PROFILES))
         _STATE[config] = state
     return state
 
 
+def close_generators() -> None:
+    """Stop the generator workers this process started (the audit is over, or its pool is about to fork)."""
+    for state in _STATE.values():
+        if state.generator is not None and state.generator.owner == os.getpid():
+            state.generator.close()
+
+
 def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
     """``(messages, tools)``, or ``(error kind, message)`` strings when the record is not a conversation."""
     data = record.payload
     if isinstance(data, BadBytes):
-        return T.INVALID_LINE, data.reason
+        return data.kind, data.reason
     if isinstance(data, str):
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
             return T.INVALID_LINE, f"not valid JSON ({exc.msg})"
+        except (RecursionError, ValueError) as exc:  # 10^5 levels deep, an integer literal past 4300 digits
+            return T.INVALID_LINE, json_limit(exc)
     if isinstance(data, list):
         return data, None
     if isinstance(data, Mapping) and "messages" in data:
@@ -100,41 +106,51 @@ def decode(record: Record) -> tuple[str, str] | tuple[list, list | None]:
             tools = json.loads(tools) if isinstance(tools, str) else tools
         except json.JSONDecodeError as exc:
             return T.INVALID_RECORD, f"$.messages/$.tools: a JSON-string column is not valid JSON ({exc.msg})"
+        except (RecursionError, ValueError) as exc:
+            return T.INVALID_RECORD, f"$.messages/$.tools: a JSON-string column is {json_limit(exc)}"
         return messages, tools
     what = "an object without 'messages'" if isinstance(data, Mapping) else type(data).__name__
     return T.INVALID_RECORD, f"$: expected a list of messages or an object with 'messages', got {what}"
 
 
-def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> None:
+def screen_record(state: WorkerState, config: AuditConfig, record: Record, out: T.Tally) -> tuple | None:
+    """Decode and validate one record and count the data findings; ``(messages, tools)`` when it can be masked."""
     out.samples += 1
     index, line, payload = record.index, record.line, record.payload
     decoded = decode(record)
     if isinstance(decoded[0], str):
         out.error(decoded[0], decoded[1], index, line, payload)
-        return
+        return None
     messages, tools = decoded
     try:
         validate_messages(messages, tools)
     except ConversationError as exc:
         out.error(T.INVALID_CONVERSATION, str(exc), index, line, payload)
-        return
+        return None
     literal = F.literal_in_non_assistant_text(messages, state.scanner)
     if literal:
         out.finding(F.LITERAL_IN_TEXT, index, line, literal, payload)
     empty = F.empty_assistant_turn(messages)
     if empty:
         out.finding(F.EMPTY_ASSISTANT, index, line, empty, payload)
-    loaded = state.loaded
-    try:
-        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools, config.kwargs(), validate=False)
-    except TemplateRefusal as exc:
-        out.error(T.TEMPLATE_REFUSAL, str(exc), index, line, payload)
+    return messages, tools
+
+
+def tally_segmentation(state: WorkerState, config: AuditConfig, record: Record, messages: list,
+                       tools: list | None, seg: Any, out: T.Tally) -> None:
+    """Count one record's reference result (a Segmentation, or the exception it raised)."""
+    index, line, payload = record.index, record.line, record.payload
+    if isinstance(seg, TemplateRefusal):
+        out.error(T.TEMPLATE_REFUSAL, str(seg), index, line, payload)
         return
-    except (SegmentationError, LossmaskError) as exc:
-        out.error(T.SEGMENTATION_ERROR, str(exc), index, line, payload)
+    if isinstance(seg, render_limits.RenderLimitExceeded):
+        out.error(T.RENDER_LIMIT, str(seg), index, line, payload)
         return
-    except Exception as exc:  # a reference bug on one odd sample is counted, never fatal to the audit
-        out.error(T.REFERENCE_ERROR, f"{type(exc).__name__}: {exc}", index, line, payload)
+    if isinstance(seg, (SegmentationError, LossmaskError)):
+        out.error(T.SEGMENTATION_ERROR, str(seg), index, line, payload)
+        return
+    if isinstance(seg, Exception):  # a reference bug on one odd sample is counted, never fatal to the audit
+        out.error(T.REFERENCE_ERROR, f"{type(seg).__name__}: {seg}", index, line, payload)
         return
     out.rendered += 1
     out.tokens += len(seg.input_ids)
@@ -162,18 +178,19 @@ def analyse_record(state: WorkerState, config: AuditConfig, record: Record, out:
 FINDING_OF = {
     Verdict.UNSUPPORTED: F.GENERATOR_UNSUPPORTED, Verdict.INVALID_OUTPUT: F.GENERATOR_INVALID_OUTPUT,
     Verdict.LENGTH_MISMATCH: F.GENERATOR_INVALID_OUTPUT, Verdict.ERROR: F.GENERATOR_ERROR,
-    Verdict.TIMEOUT: F.GENERATOR_ERROR, Verdict.NOT_JUDGED: F.GENERATOR_ERROR,
+    Verdict.TIMEOUT: F.GENERATOR_TIMEOUT, Verdict.NOT_JUDGED: F.GENERATOR_ERROR,
     Verdict.TOKEN_DIVERGENCE: F.GENERATOR_DIVERGENCE, Verdict.MASK_MISMATCH: F.GENERATOR_MISMATCH,
 }
 
 
 def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: dict, messages: list,
                       tools: list | None, record: Record, out: T.Tally) -> None:
-    """Run the generator on one sample and judge it with the comparison core against the reference's render."""
+    """Run the generator (in its isolated worker) on one sample and judge it with the comparison core against
+    the reference's render."""
     gen = state.generator
     claimed = getattr(gen, "profile", None)
     claimed = claimed if claimed in masks else config.profile
-    answer = call(gen, state.loaded.tokenizer, messages, tools, config.kwargs())
+    answer = gen(record.index, messages, tools, config.kwargs())
     expected = G.record_of(seg, masks, state.loaded.family, state.loaded.variant, f"sample {record.index}")
     decode = lambda ids: state.loaded.tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
     outcome = compare(expected, answer, claimed, decode)
@@ -195,8 +212,32 @@ def _finding_message(outcome: Outcome, profile: str) -> str:
 
 
 def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
+    """Screen every record, segment the maskable ones in one batch (:func:`reference.segment_batch`: one
+    tokenizer call for the chunk, as dataset preparation does), then count each record's result."""
     state = state_for(config)
     out = T.Tally(config.examples_per_kind, config.keep_samples)
+    pending = []
     for record in records:
-        analyse_record(state, config, record, out)
+        try:
+            screened = screen_record(state, config, record, out)
+        except Exception as exc:  # noqa: BLE001 - one odd sample is a counted error, never the end of the audit
+            _unexpected(exc, record, out)
+            continue
+        if screened is not None:
+            pending.append((record, *screened))
+    if not pending:
+        return out
+    loaded = state.loaded
+    results = segment_batch(loaded.tokenizer, loaded.chat_template, [m for _, m, _ in pending],
+                            [t for _, _, t in pending], config.kwargs(), validate=False, errors=(Exception,))
+    for (record, messages, tools), seg in zip(pending, results):
+        try:
+            tally_segmentation(state, config, record, messages, tools, seg, out)
+        except Exception as exc:  # noqa: BLE001
+            _unexpected(exc, record, out)
     return out
+
+
+def _unexpected(exc: Exception, record: Record, out: T.Tally) -> None:
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+    out.error(T.REFERENCE_ERROR, message, record.index, record.line, record.payload)

@@ -23,6 +23,7 @@ PARTS_DROPPED = "content-parts-dropped"
 GENERATOR_DIVERGENCE = "generator-token-divergence"
 GENERATOR_MISMATCH = "generator-mask-mismatch"
 GENERATOR_ERROR = "generator-error"
+GENERATOR_TIMEOUT = "generator-timeout"
 GENERATOR_UNSUPPORTED = "generator-unsupported"
 GENERATOR_INVALID_OUTPUT = "generator-invalid-output"
 

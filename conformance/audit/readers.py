@@ -19,16 +19,24 @@ from __future__ import annotations
 import gzip
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from .tally import INVALID_LINE
 
 BATCH_ROWS = 1024
 #: DATA that stands for JSON lines on standard input.
 STDIN = "-"
+#: Default largest sample (one JSONL line) the audit parses; longer lines are counted, not read into memory.
+DEFAULT_MAX_SAMPLE_BYTES = 16 * 1024 * 1024
+_SKIP_CHUNK = 1 << 20
+#: Error kinds of records the reader could not turn into a sample (see :mod:`.tally` for the others).
+OVERSIZED = "oversized-sample"
+UNREADABLE = "unreadable-data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +70,11 @@ class Source:
         elif self.kind == "datasets":
             self.total = len(_load_datasets_dir(self.path))
 
-    def records(self, limit: int | None = None) -> Iterator[Record]:
-        readers = {"jsonl": read_jsonl, "parquet": read_parquet, "datasets": read_datasets_dir}
-        it = readers[self.kind](self.path)
+    def records(self, limit: int | None = None, max_bytes: int = DEFAULT_MAX_SAMPLE_BYTES) -> Iterator[Record]:
+        if self.kind == "jsonl":
+            it = read_jsonl(self.path, max_bytes)
+        else:
+            it = {"parquet": read_parquet, "datasets": read_datasets_dir}[self.kind](self.path)
         if limit is None:
             yield from it
             return
@@ -91,35 +101,71 @@ def detect_kind(path: Path) -> str:
     raise UsageError(f"{path}: unknown dataset format (expected .jsonl, .parquet or a `datasets` directory)")
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
-    """One record per non-blank line; undecodable bytes become a record the worker reports as a bad line."""
+
+
+def read_jsonl(path: Path, max_bytes: int = DEFAULT_MAX_SAMPLE_BYTES) -> Iterator[Record]:
+    """One record per non-blank line; a line the worker cannot even decode becomes a :class:`BadBytes` record.
+
+    A line longer than ``max_bytes`` is skipped in 1 MiB pieces (never held whole) and counted as an
+    oversized sample. A compressed file that turns out truncated or not gzip ends the stream with one counted
+    error naming the line where reading stopped: nothing after it can be decoded.
+    """
     if str(path) == STDIN:
-        yield from _jsonl_lines(sys.stdin.buffer)
+        yield from _jsonl_lines(lambda: sys.stdin.buffer, max_bytes)
         return
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as raw:
-        yield from _jsonl_lines(raw)
+    yield from _jsonl_lines(lambda: opener(path, "rb"), max_bytes)
 
 
-def _jsonl_lines(raw: Any) -> Iterator[Record]:
-    index = position = 0
-    for lineno, data in enumerate(raw, start=1):
-        position += len(data)
-        if not data.strip():
-            continue
-        try:
-            text: Any = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
-        yield Record(index, lineno, text, position)
-        index += 1
+def _jsonl_lines(open_stream: Any, max_bytes: int) -> Iterator[Record]:
+    index = lineno = position = 0
+    raw = None
+    try:
+        raw = open_stream()
+        while True:
+            data = raw.readline(max_bytes + 1)
+            if not data:
+                return
+            lineno += 1
+            position += len(data)
+            if len(data) > max_bytes and not data.endswith(b"\n"):
+                size = len(data)
+                while True:  # skip the rest of the line without keeping it
+                    more = raw.readline(_SKIP_CHUNK)
+                    size += len(more)
+                    if not more or more.endswith(b"\n"):
+                        break
+                position += size - len(data)
+                yield Record(index, lineno, BadBytes(f"{size:,} bytes, over the {max_bytes:,}-byte sample limit "
+                                                     "(--max-sample-bytes)", OVERSIZED), position)
+                index += 1
+                continue
+            if not data.strip():
+                continue
+            try:
+                text: Any = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                text = BadBytes(f"not UTF-8 ({exc.reason} at byte {exc.start})")
+            yield Record(index, lineno, text, position)
+            index += 1
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        reason = str(exc) or type(exc).__name__
+        yield Record(index, lineno + 1, BadBytes(f"unreadable from here on: {type(exc).__name__}: {reason} "
+                                                 f"(after line {lineno}, byte {position:,} of the decoded stream)",
+                                                 UNREADABLE), position)
+    finally:
+        if raw is not None and raw is not sys.stdin.buffer:
+            raw.close()
+
+
 
 
 @dataclass(frozen=True, slots=True)
 class BadBytes:
-    """A line that could not even be decoded; the worker counts it as an invalid line."""
+    """A sample that could not even be decoded; the worker counts it as an error of ``kind``."""
 
     reason: str
+    kind: str = INVALID_LINE
 
 
 def _require(module: str, extra: str) -> Any:
@@ -152,13 +198,28 @@ def _rows(batch: Any) -> Iterator[dict]:
 
 
 def read_parquet(path: Path) -> Iterator[Record]:
+    """Rows in order, one row group at a time: a corrupt page costs its row group's remaining rows, each one
+    counted as an unreadable sample with its index (never the audit)."""
     index = 0
     for file in _parquet_paths(path):
         pf = _parquet_file(file)
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS):
-            for row in _rows(batch):
-                yield Record(index, None, row)
-                index += 1
+        for group in range(pf.metadata.num_row_groups):
+            rows = pf.metadata.row_group(group).num_rows
+            done = 0
+            try:
+                for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
+                    for row in _rows(batch):
+                        yield Record(index, None, row)
+                        index += 1
+                        done += 1
+            except UsageError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises OSError/ArrowInvalid/ArrowException kinds
+                reason = " ".join(str(exc).split())[:300]
+                for _ in range(rows - done):
+                    yield Record(index, None, BadBytes(f"{file.name} row group {group}: unreadable "
+                                                       f"({type(exc).__name__}: {reason})", UNREADABLE))
+                    index += 1
 
 
 def _load_datasets_dir(path: Path) -> Any:
@@ -190,4 +251,4 @@ def read_datasets_dir(path: Path) -> Iterator[Record]:
             index += 1
 
 
-__all__ = ["BadBytes", "Record", "Source", "detect_kind"]
+__all__ = ["BadBytes", "DEFAULT_MAX_SAMPLE_BYTES", "OVERSIZED", "Record", "Source", "UNREADABLE", "detect_kind"]

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text
+from ..jsontext import json_text
 from ..errors import UsageError
 from . import engines
-from .analyse import AuditConfig, state_for
+from .analyse import AuditConfig, close_generators, state_for
 from .progress import AuditProgress
-from .readers import Source
+from .readers import DEFAULT_MAX_SAMPLE_BYTES, Source
 from .tally import Tally
 
 ENGINES = ("local", "ray")
@@ -26,25 +27,34 @@ ENGINES = ("local", "ray")
 
 def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "local", workers: int = 1,
           limit: int | None = None, chunk_size: int = engines.DEFAULT_CHUNK, show_progress: bool = False,
-          ray_address: str | None = None) -> tuple[dict[str, Any], Tally]:
+          ray_address: str | None = None,
+          max_sample_bytes: int = DEFAULT_MAX_SAMPLE_BYTES) -> tuple[dict[str, Any], Tally]:
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
     if workers < 1 or chunk_size < 1 or (limit is not None and limit < 0):
         raise UsageError("--workers and --chunk-size must be at least 1, --limit at least 0")
+    if max_sample_bytes < 1:
+        raise UsageError("--max-sample-bytes must be at least 1")
     source = Source(data)
     state = state_for(config)  # a bad tokenizer/profile/generator fails here, once, before any worker starts
+    generator = generator_info(state.generator, config.generator)
+    if engine == "ray" or workers > 1:
+        close_generators()  # each worker process starts its own generator worker
     env = environment_of(config.tokenizer)  # what this transformers does to the tokenizer, attached to the report
-    records = source.records(limit)
+    records = source.records(limit, max_sample_bytes)
     bar = AuditProgress(source, limit) if show_progress else None
     start = time.perf_counter()
-    with bar or nullcontext():
-        update = bar.update if bar else None
-        if engine == "ray":
-            from .ray_engine import run_ray
+    try:
+        with bar or nullcontext():
+            update = bar.update if bar else None
+            if engine == "ray":
+                from .ray_engine import run_ray
 
-            tally = run_ray(config, records, workers, chunk_size, update, ray_address)
-        else:
-            tally = engines.run_local(config, records, workers, chunk_size, update)
+                tally = run_ray(config, records, workers, chunk_size, update, ray_address)
+            else:
+                tally = engines.run_local(config, records, workers, chunk_size, update)
+    finally:
+        close_generators()
     elapsed = time.perf_counter() - start
     loaded = state.loaded
     report = {
@@ -54,10 +64,11 @@ def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "l
                       "rebuilt_tokenizer": loaded.rebuilt},
         "profile": config.profile,
         "template_kwargs": config.kwargs(),
-        "generator": generator_info(state.generator, config.generator),
+        "generator": generator,
         "environment": env,
         "engine": engine,
         "workers": workers,
+        "max_sample_bytes": max_sample_bytes,
         **tally.counts(),
         "elapsed_seconds": round(elapsed, 3),
         "conversations_per_second": round(tally.samples / elapsed, 1) if elapsed > 0 else None,
@@ -85,7 +96,8 @@ def generator_info(gen: Any, spec: str | None) -> dict[str, Any] | None:
     if gen is None:
         return None
     return {"spec": spec, "name": getattr(gen, "name", spec), "version": getattr(gen, "version", None),
-            "profile": getattr(gen, "profile", None), "encoding": getattr(gen, "encoding", None)}
+            "profile": getattr(gen, "profile", None),
+            "encoding": getattr(gen, "declared_encoding", getattr(gen, "encoding", None))}
 
 
 def write_examples(directory: str | os.PathLike[str], tally: Tally) -> list[Path]:
@@ -99,12 +111,12 @@ def write_examples(directory: str | os.PathLike[str], tally: Tally) -> list[Path
             if isinstance(payload, str):  # a raw JSONL line: keep it parsed when it parses
                 try:
                     payload = json.loads(payload)
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):  # kept as the raw line: not JSON, or past Python's limits
                     pass
             elif payload is not None and not isinstance(payload, (dict, list)):
                 payload = repr(payload)
             row = {"index": index, "line": line, "problem": name, "detail": detail, "sample": payload}
-            by_file.setdefault(stem, []).append(json.dumps(row, ensure_ascii=False, default=repr))
+            by_file.setdefault(stem, []).append(json_text(row, default=repr))
     for stem, rows in by_file.items():
         path = Path(directory) / f"{stem}.jsonl"
         write_text(path, "\n".join(rows) + "\n")

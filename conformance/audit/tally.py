@@ -19,6 +19,7 @@ INVALID_CONVERSATION = "invalid-conversation"
 TEMPLATE_REFUSAL = "template-refusal"
 SEGMENTATION_ERROR = "segmentation-error"
 REFERENCE_ERROR = "reference-error"
+RENDER_LIMIT = "render-limit"
 
 _INDEX = re.compile(r"\[\d+\]")
 

@@ -7,7 +7,9 @@ Methods (all on the family's bundled default template, same conversation, same p
 - ``reference``: :func:`reference.compute` (canonical profile);
 - ``reference+oracle``: ``reference.compute`` plus the independent oracle (:func:`reference.oracle.oracle_turns`),
   i.e. what a cross-checked run costs;
-- ``per_message``: the per-message baseline (:mod:`lossmask.baselines.per_message`), prefix renders.
+- ``per_message``: the per-message baseline (:mod:`lossmask.baselines.per_message`), prefix renders;
+- ``hf_floor``/``hf_assistant_mask``, ``slime_qwen3_5``: other generators, when installed (:mod:`.peers`);
+  ``hf_assistant_mask``'s ratio is to ``hf_floor`` (the same template's floor).
 
 A ratio is the method's median seconds over the floor's median seconds for the same (family, size).
 ``reference_over_floor`` is the median of the reference ratios over every (family, size) measured.
@@ -27,33 +29,48 @@ from lossmask.reference.oracle import oracle_turns
 
 from .. import assets
 from ..baselines.per_message import generate as per_message
-from . import conversations
+from . import conversations, peers
 from .timing import Method, measure
 
 STANDARD_SIZES = (2, 8, 32, 128, 256)
 QUICK_SIZES = (2, 8, 32)
 QUICK_FAMILIES = ("qwen3_5", "llama3", "gpt_oss")
-METHODS = ("floor", "reference", "reference+oracle", "per_message")
+METHODS = ("floor", "reference", "reference+oracle", "per_message", "hf_floor", "hf_assistant_mask", "slime_qwen3_5")
+QUADRATIC = frozenset({"reference+oracle", "per_message"})
+#: The method a ratio is taken against (default: the family's floor).
+RATIO_BASE = {"hf_assistant_mask": "hf_floor"}
 NOTES = assets.FIXTURES / "oracle" / "turn_structure.json"
 
 
-def _methods(loaded: Any, messages: list[dict], tools: Any, declared: dict | None) -> list[Callable[[], object]]:
+def _methods(family: str, loaded: Any, messages: list[dict], tools: Any,
+             declared: dict | None) -> tuple[dict[str, Callable[[], object]], dict[str, str]]:
+    """The callables of one (family, size), and why any method is not available."""
     tok, tpl = loaded.tokenizer, loaded.chat_template
-
-    def floor() -> object:
-        return tok.apply_chat_template(messages, tools=tools, tokenize=True, chat_template=tpl)
-
-    def reference() -> object:
-        return compute(tok, tpl, messages, tools)
+    fns: dict[str, Callable[[], object]] = {
+        "floor": lambda: tok.apply_chat_template(messages, tools=tools, tokenize=True, chat_template=tpl),
+        "reference": lambda: compute(tok, tpl, messages, tools),
+        "per_message": lambda: per_message(tok, messages, tools),
+    }
+    missing: dict[str, str] = {}
 
     def with_oracle() -> object:
         compute(tok, tpl, messages, tools)
         return oracle_turns(tok, tpl, messages, tools, {}, declared or {})
 
-    def baseline() -> object:
-        return per_message(tok, messages, tools)
-
-    return [floor, reference, with_oracle, baseline]
+    if declared is None:
+        missing["reference+oracle"] = f"no oracle notes for {family} in {NOTES.name}"
+    else:
+        fns["reference+oracle"] = with_oracle
+    hf, why = peers.hf_methods(family, tok, messages, tools)
+    fns.update(hf)
+    if not hf:
+        missing["hf_floor"] = missing["hf_assistant_mask"] = why
+    slime, why = peers.slime_method(family, tok, messages, tools)
+    if slime is None:
+        missing["slime_qwen3_5"] = why
+    else:
+        fns["slime_qwen3_5"] = slime
+    return fns, missing
 
 
 def bench_family(family: str, sizes: Sequence[int], reps: int, budget: float,
@@ -64,33 +81,35 @@ def bench_family(family: str, sizes: Sequence[int], reps: int, budget: float,
     notes = json.loads(NOTES.read_text())["templates"]
     declared = notes.get(family, {}).get(loaded.variant)
     current: dict[str, Any] = {}
-    methods = [Method(name, lambda name=name: current[name](), quadratic=name in ("reference+oracle", "per_message"))
-               for name in METHODS]
-    if declared is None:
-        methods[2].skipped = f"no oracle notes for {family} in {NOTES.name}"
+    methods = [Method(name, lambda name=name: current[name](), quadratic=name in QUADRATIC) for name in METHODS]
     rows = []
     for size in sizes:
         messages, tools = conversations.build(size, feats)
-        current.update(zip(METHODS, _methods(loaded, messages, tools, declared)))
-        tokens = len(segment(loaded.tokenizer, loaded.chat_template, messages, tools).input_ids)
+        fns, missing = _methods(family, loaded, messages, tools, declared)
+        current.update(fns)
+        for m in methods:
+            if m.name in missing and not m.skipped:
+                m.skipped = f"not measured: {missing[m.name]}"
+        seg = segment(loaded.tokenizer, loaded.chat_template, messages, tools)
         sample = measure(methods, size, reps, budget)
         floor = sample.median("floor")
-        row: dict[str, Any] = {"turns": size, "messages": len(messages), "tokens": tokens, "seconds": {},
-                               "ratios": {}, "repetitions": {}, "loops": sample.loops,
-                               "skipped": dict(sample.skipped)}
+        row: dict[str, Any] = {"turns": size, "messages": len(messages), "tokens": len(seg.input_ids),
+                               "renders": seg.renders, "seconds": {}, "ratios": {}, "repetitions": {},
+                               "loops": sample.loops, "skipped": dict(sample.skipped)}
         for name in METHODS:
             median = sample.median(name)
             if median is None:
                 continue
             row["seconds"][name] = round(median, 6)
             row["repetitions"][name] = len(sample.seconds[name])
-            if name != "floor" and floor:
-                row["ratios"][name] = round(median / floor, 3)
-        log(f"{family} {size:>4} turns {tokens:>6} tokens  floor {floor * 1000:8.1f} ms  "
+            base = sample.median(RATIO_BASE.get(name, "floor"))
+            if name != "floor" and base:
+                row["ratios"][name] = round(median / base, 3)
+        log(f"{family} {size:>4} turns {len(seg.input_ids):>6} tokens  floor {floor * 1000:8.1f} ms  "
             + "  ".join(f"{k} {v:.2f}x" for k, v in row["ratios"].items()))
         rows.append(row)
-    return {"family": family, "variant": loaded.variant, "rebuilt_tokenizer": loaded.rebuilt, "features": feats, "dropped": dropped,
-            "sizes": rows, "growth": growth(rows)}
+    return {"family": family, "variant": loaded.variant, "rebuilt_tokenizer": loaded.rebuilt, "features": feats,
+            "dropped": dropped, "sizes": rows, "growth": growth(rows)}
 
 
 def growth(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -131,33 +150,40 @@ def summarise(families: list[dict[str, Any]]) -> dict[str, Any]:
 def breakdown(family: str, turns: int, reps: int) -> dict[str, Any]:
     """Split one ``reference.compute`` into its steps, timed separately (medians), to say what costs what."""
     from lossmask.reference import markers
+    from lossmask.reference.conversation import validate_messages
     from lossmask.reference.mask import encode
+    from lossmask.reference.proof import admits, prove
     from lossmask.reference.render import render
 
     loaded = assets.load_bundled(family)
     tok, tpl = loaded.tokenizer, loaded.chat_template
     feats, _ = conversations.shape_for(tok, tpl)
     messages, tools = conversations.build(turns, feats)
-    text = render(tok, tpl, messages, tools)
     marked_messages, _ = markers.mark(messages, scope="all")
+    marked = render(tok, tpl, marked_messages, tools)
+    text, _ = markers.strip(marked)
+    proof = prove(tpl)
     steps: dict[str, Callable[[], object]] = {
         "floor (apply_chat_template tokenize=True)": lambda: tok.apply_chat_template(
             messages, tools=tools, tokenize=True, chat_template=tpl),
         "reference.compute": lambda: compute(tok, tpl, messages, tools),
         "render": lambda: render(tok, tpl, messages, tools),
-        "render with field markers": lambda: render(tok, tpl, markers.mark(messages, scope="all")[0], tools),
+        "validate + proof's data check": lambda: (validate_messages(messages, tools), admits(proof, messages, tools)),
+        "mark fields": lambda: markers.mark(messages, scope="all"),
+        "render with field markers": lambda: render(tok, tpl, marked_messages, tools),
+        "strip markers": lambda: markers.strip(marked),
         "encode with offsets": lambda: encode(tok, text),
     }
-    del marked_messages
     methods = [Method(name, fn) for name, fn in steps.items()]
     sample = measure(methods, turns, reps, budget=float("inf"))
     seconds = {name: round(sample.median(name) or 0.0, 6) for name in steps}
-    rest = seconds["reference.compute"] - sum(seconds[k] for k in ("render", "render with field markers",
-                                                                    "encode with offsets"))
+    parts = ("validate + proof's data check", "mark fields", "render with field markers", "strip markers",
+             "encode with offsets")
+    rest = seconds["reference.compute"] - sum(seconds[k] for k in parts)
     seconds["segmentation + masking (the rest)"] = round(max(rest, 0.0), 6)
-    share = (seconds["render"] + seconds["render with field markers"]) / max(seconds["reference.compute"], 1e-9)
-    note = (f"The two renders are {share:.0%} of the reference's time; the design renders twice (the real text, "
-            "then with field markers, and checks that stripping the markers gives the real text back), so its "
-            "ratio cannot go below (2 renders + encode) / (1 render + encode) without dropping that check.")
+    renders = compute(tok, tpl, messages, tools).segmentation.renders
+    note = (f"This template is proved ({proof.describe()}) and the conversation admitted, so the reference renders "
+            "once, with field markers, and skips the real render." if renders == 1 else
+            f"The reference renders twice here ({proof.describe()}).")
     return {"family": family, "turns": turns, "tokens": len(encode(tok, text)[0]), "repetitions": reps,
-            "seconds": seconds, "note": note}
+            "renders": renders, "seconds": seconds, "note": note}

@@ -45,12 +45,23 @@ class Sample:
 MIN_TIMING = 0.05
 
 
+#: The clock timings are read from: ``wall`` (perf_counter) or ``cpu`` (process_time: this process's CPU time,
+#: all threads, so other jobs on a shared machine stretch it less). ``lossmask bench --clock`` sets it.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
+
+
+def use_clock(name: str) -> None:
+    global clock
+    clock = CLOCKS[name]
+
+
 def _once(fn: Callable[[], object], loops: int = 1) -> float:
     gc.collect()
-    start = time.perf_counter()
+    start = clock()
     for _ in range(loops):
         fn()
-    return (time.perf_counter() - start) / loops
+    return (clock() - start) / loops
 
 
 def measure(methods: list[Method], size: int, reps: int, budget: float) -> Sample:

@@ -17,6 +17,9 @@ from ..audit.run import ENGINES, audit, write_examples
 from ..audit.summary import print_summary
 from ..errors import UsageError
 from ..inputs import parse_template_kwargs
+from ..jsontext import json_text
+from ..audit.readers import DEFAULT_MAX_SAMPLE_BYTES
+from ..runner.limits import add_limit_args, add_render_limit_args, from_args
 from . import outputs
 from .command import add_command
 from .mask import add_tokenizer_args
@@ -56,11 +59,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--examples-out", metavar="DIR", help="write the example samples of each problem as JSONL files")
     p.add_argument("--examples", type=int, default=5, metavar="N", help="example samples kept per problem (5)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--max-sample-bytes", type=int, default=DEFAULT_MAX_SAMPLE_BYTES, metavar="N",
+                   help=f"longest JSONL line parsed; longer ones are counted as oversized-sample errors without "
+                   f"being read into memory (default {DEFAULT_MAX_SAMPLE_BYTES:,})")
+    add_limit_args(p, "seconds the --generator may take per sample before its process is stopped (default 60)")
+    add_render_limit_args(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import sys
 
     if args.examples < 0:
@@ -74,14 +81,19 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=args.family or args.tokenizer, variant=args.variant, template_file=args.template,
         profile=args.profile, template_kwargs=tuple(sorted(parse_template_kwargs(args.template_kwargs).items())),
         generator=args.generator, examples_per_kind=args.examples, keep_samples=bool(args.examples_out),
+        limits=from_args(args), render_seconds=args.render_timeout, render_max_chars=args.render_max_chars,
     )
     to_stdout = args.json == "-"
     show = not args.no_progress and not to_stdout and sys.stderr.isatty()
     report, tally = audit(args.data, config, engine=args.engine, workers=args.workers, limit=args.limit,
-                          chunk_size=args.chunk_size, show_progress=show, ray_address=args.ray_address)
+                          chunk_size=args.chunk_size, show_progress=show, ray_address=args.ray_address,
+                          max_sample_bytes=args.max_sample_bytes)
     if args.examples_out:
-        write_examples(args.examples_out, tally)
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        try:
+            write_examples(args.examples_out, tally)
+        except OSError as exc:
+            raise UsageError(f"{exc.filename or args.examples_out}: cannot write ({exc.strerror or exc})") from None
+    text = json_text(report, indent=2) + "\n"  # lone surrogates from the data as JSON escapes
     if args.json:
         outputs.write(args.json, text)
     if not to_stdout:

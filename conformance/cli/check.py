@@ -13,6 +13,7 @@ import os
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..console import make_console
+from ..runner.limits import add_limit_args, from_args, whole_number
 from . import outputs
 from .command import add_command
 
@@ -44,8 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--family", action="append", help="only this family (repeatable)")
     p.add_argument("--category", action="append", help="only this category (repeatable)")
     p.add_argument("--case", action="append", dest="cases", help="only this case id (repeatable)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per case before the generator is stopped")
-    p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
+    add_limit_args(p, "seconds a case may take, from the moment it is handed to the generator, before the "
+                   "process is stopped (default 60)")
+    p.add_argument("--jobs", type=whole_number(1), default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
     outputs.add_report(p, "--json", "the JSON report", "--json-report")
     outputs.add_report(p, "--junit", "JUnit XML")
     outputs.add_report(p, "--html", "a self-contained HTML page")
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import Selection, reports
     from ..runner import run as run_generator
     from ..runner.html_report import render_html
+    from ..runner.engine import HARNESS_ERROR
     from ..runner.terminal import print_run
 
     outputs.preflight(args, REPORTS)
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         from ..runner.engine import select
 
         progress.update(task, total=len(select(sel)))
-        outcome = run_generator(args.spec, sel, args.profile, args.timeout, args.jobs, tick)
+        outcome = run_generator(args.spec, sel, args.profile, args.timeout, args.jobs, tick, limits=from_args(args))
     if args.json:
         outputs.write(args.json, reports.json_text(outcome))
     if args.junit:
@@ -84,4 +87,10 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         outputs.write(args.html, render_html(outcome))
     print_run(console, outcome, args.max_failures)
+    harness = [r for r in outcome.results if r.message.startswith(HARNESS_ERROR)]
+    if harness:
+        first = harness[0]
+        console.print(f"[red]harness error[/]: lossmask itself failed while judging {len(harness)} case(s), "
+                      f"listed as not_judged (first {first.family}/{first.variant} {first.case}: "
+                      f"{first.message.removeprefix(HARNESS_ERROR + ': ')})", highlight=False, soft_wrap=True)
     return 1 if any(r.failed for r in outcome.results) else 0

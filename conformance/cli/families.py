@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from .. import assets
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for name, f in fams.items():
         source = f.tokenizer_source.split(": ", 1)[-1].split(". ")[0] if f.rebuilt else f.tokenizer_source
-        tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + source
-        table.add_row(name, "\n".join(f.variant_names), f.models, tok, f.license)
+        # Sources and model names hold brackets ([SYSTEM_PROMPT], [ARGS]) that rich would read as markup.
+        tok = ("[bold red]REBUILT, not the published file:[/] " if f.rebuilt else "") + escape(source)
+        table.add_row(name, escape("\n".join(f.variant_names)), escape(f.models), tok, escape(f.license))
     make_console().print(table)
     return 0

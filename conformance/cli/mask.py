@@ -16,6 +16,7 @@ from .. import assets
 from ..console import make_console
 from ..errors import UsageError
 from ..inputs import STDIN, load_conversation, parse_template_kwargs
+from ..runner.limits import add_render_limit_args
 from . import outputs
 from .command import add_command
 
@@ -65,10 +66,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help='e.g. \'{"enable_thinking": false}\' (merged over the file\'s template_kwargs)')
     p.add_argument("--tokens", action="store_true", help="one line per token: index, id, text, segment, mask")
     outputs.add_report(p, "--json", "one JSON object instead of the render", stdout_flag=True)
+    add_render_limit_args(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lossmask.reference import render_limits
+
+    previous = render_limits.configure(args.render_timeout, args.render_max_chars)
+    try:
+        return _run(args)
+    finally:
+        render_limits.restore(previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     from lossmask.reference.policy import get_profile
 
     stdin_users = [flag for flag, value in (("--messages", args.messages), ("--tools", args.tools),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
 from rich.table import Table
 
 from ..console import make_console
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         out.print(table)
     for c in summary.changes:
         verb = {"added": "new", "changed": "changed", "removed": "removed", "error": "ERROR"}[c.kind]
-        out.print(f"{verb:>8}  {_rel(c.path)}" + (f"  [dim]{c.detail}[/dim]" if c.detail else ""), highlight=False, soft_wrap=True)
+        out.print(f"{verb:>8}  {_rel(c.path)}" + (f"  [dim]{escape(c.detail)}[/dim]" if c.detail else ""), highlight=False, soft_wrap=True)
     errors = summary.by_kind("error")
     drift = [c for c in summary.changes if c.kind != "error"]
     out.print(f"{summary.unchanged} unchanged, {len(drift)} {'drifted' if args.check else 'written'}, "

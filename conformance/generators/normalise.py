@@ -30,7 +30,11 @@ class LengthMismatch(InvalidOutput):
     """The mask (or labels) does not have one value per input id."""
 
 
-def _as_list(value: Any, what: str) -> list:
+#: Token ids are unsigned 32-bit in every tokenizer backend; anything outside cannot be a token.
+MAX_TOKEN_ID = 2**32 - 1
+
+
+def _as_list(value: Any, what: str, token_ids: bool = False) -> list:
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
@@ -38,8 +42,15 @@ def _as_list(value: Any, what: str) -> list:
     out = list(value)
     for i, v in enumerate(out):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise InvalidOutput(f"{what}[{i}] is {v!r} ({type(v).__name__}), expected an int")
+            raise InvalidOutput(f"{what}[{i}] is {_short(v)} ({type(v).__name__}), expected an int")
+        if token_ids and not 0 <= v <= MAX_TOKEN_ID:
+            raise InvalidOutput(f"{what}[{i}] is {_short(v)}, not a token id (0 to {MAX_TOKEN_ID})")
     return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else f"an int of {value.bit_length()} bits"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def split_pair(result: Any) -> tuple[Any, Any]:
@@ -60,7 +71,7 @@ def normalise(result: Any, encoding: str = "mask") -> tuple[list[int], list[int]
     if encoding not in ENCODINGS:
         raise InvalidOutput(f"declares lossmask_encoding={encoding!r}; known: {', '.join(ENCODINGS)}")
     raw_ids, raw_second = split_pair(result)
-    ids = _as_list(raw_ids, "input_ids")
+    ids = _as_list(raw_ids, "input_ids", token_ids=True)
     second = _as_list(raw_second, "labels" if encoding == "labels" else "loss_mask")
     n = len(ids)
     if encoding == "labels":

@@ -17,7 +17,11 @@ MAX_LINE = 64 * 1024 * 1024
 
 
 def encode(obj: Any) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    """One protocol line. Strings holding lone surrogates (valid JSON escapes, not UTF-8) are sent escaped."""
+    try:
+        return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
 
 
 def problems(kind: str, obj: Any) -> list[str]:

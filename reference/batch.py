@@ -1,0 +1,173 @@
+"""Masks and labels for many conversations at once, for dataset preparation.
+
+    from lossmask.reference.batch import LabelsMap, labels, labels_batch
+    row = labels(tokenizer, messages, tools)                    # {"input_ids": [...], "labels": [...]}
+    cols = labels_batch(tokenizer, [messages_1, messages_2], [tools_1, None])
+    dataset = dataset.map(LabelsMap(tokenizer), batched=True, num_proc=8, remove_columns=dataset.column_names)
+
+Why batched: a dataset pipeline pays the per-call overheads once per batch and hands the tokenizer every text of
+the batch in one ``encode_batch`` call, which the tokenizers backend spreads over its threads, as
+``tokenizer(list_of_texts)`` does in a bare render-and-tokenize pipeline. Each conversation is still rendered
+(once where :mod:`reference.proof` proves the template, else twice) and segmented on its own, so every row equals
+:func:`reference.compute` for that conversation; ``labels`` (one conversation) is the batch path with one row.
+
+``labels`` holds the token id where the profile supervises the token and ``ignore_index`` (-100, what PyTorch's
+cross-entropy ignores) elsewhere; labels are not shifted (the model's loss shifts them, as in transformers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import LossmaskError
+from .mask import Segmentation, encode_many, finish, prepare, require_offsets
+from .policy import CANONICAL, Policy, get_profile
+
+IGNORE_INDEX = -100
+ON_ERROR = ("raise", "record")
+
+
+def segment_batch(tokenizer: Any, chat_template: str, conversations: Sequence[Sequence[Mapping[str, Any]]],
+                  tools: Sequence[Sequence[Mapping[str, Any]] | None] | None = None,
+                  template_kwargs: Mapping[str, Any] | None = None, validate: bool = True,
+                  single_render: bool = True,
+                  errors: tuple[type[BaseException], ...] = (LossmaskError,)) -> list[Any]:
+    """:func:`reference.segment` for each conversation, tokenized in one call.
+
+    A conversation that raises one of ``errors`` gets the exception as its result; the others still run
+    (``lossmask audit`` passes ``(Exception,)``: a reference bug on one sample is counted, not fatal).
+    """
+    require_offsets(tokenizer)
+    tools = _per_row(tools, len(conversations))
+    found: list[Any] = []
+    for messages, row_tools in zip(conversations, tools):
+        try:
+            found.append(prepare(tokenizer, chat_template, messages, row_tools, template_kwargs, validate,
+                                 single_render))
+        except errors as exc:
+            found.append(exc)
+    rows = [k for k, f in enumerate(found) if not isinstance(f, BaseException)]
+    try:
+        encoded = dict(zip(rows, encode_many(tokenizer, [found[k][0] for k in rows]) if rows else []))
+    except errors:  # one text the backend cannot encode: find it, encode the others
+        encoded = {}
+        for k in rows:
+            try:
+                encoded[k] = encode_many(tokenizer, [found[k][0]])[0]
+            except errors as exc:
+                found[k] = exc
+    out: list[Any] = []
+    for k, (f, messages) in enumerate(zip(found, conversations)):
+        if isinstance(f, BaseException):
+            out.append(f)
+            continue
+        try:
+            out.append(finish(f, messages, encoded[k]))
+        except errors as exc:
+            out.append(exc)
+    return out
+
+
+def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, Any]]],
+                 tools: Sequence[Sequence[Mapping[str, Any]] | None] | None = None,
+                 template_kwargs: Mapping[str, Any] | None = None, *, chat_template: str | None = None,
+                 profile: Policy | str = CANONICAL, ignore_index: int = IGNORE_INDEX, on_error: str = "raise",
+                 validate: bool = True) -> dict[str, list]:
+    """Columns ``input_ids`` and ``labels`` for many conversations (one list per conversation).
+
+    ``tools``: one tool list (or ``None``) per conversation. ``on_error="raise"`` raises the first conversation's
+    :class:`~reference.errors.LossmaskError` with its row number; ``"record"`` gives that row empty lists and its
+    one-line message in an extra ``lossmask_error`` column (``None`` on rows that worked), so a ``datasets.map``
+    keeps going and the rows can be filtered out afterwards.
+    """
+    if on_error not in ON_ERROR:
+        raise LossmaskError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    policy = get_profile(profile) if isinstance(profile, str) else profile
+    template = chat_template if chat_template is not None else tokenizer.chat_template
+    if not template:
+        raise LossmaskError("the tokenizer has no chat template; pass chat_template=")
+    out: dict[str, list] = {"input_ids": [], "labels": []}
+    errors: list[str | None] = []
+    many = len(conversations) > 1
+    for row, seg in enumerate(segment_batch(tokenizer, template, conversations, tools, template_kwargs, validate)):
+        if isinstance(seg, LossmaskError):
+            message = (f"conversation {row}: " if many else "") + " ".join(str(seg).split())
+            if on_error == "raise":
+                raise type(seg)(message) from seg
+            out["input_ids"].append([])
+            out["labels"].append([])
+            errors.append(message)
+            continue
+        out["input_ids"].append(seg.input_ids)
+        out["labels"].append(labels_from_mask(seg.input_ids, seg.mask(policy).loss_mask, ignore_index))
+        errors.append(None)
+    if on_error == "record":
+        out["lossmask_error"] = errors
+    return out
+
+
+def labels(tokenizer: Any, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
+           template_kwargs: Mapping[str, Any] | None = None, *, chat_template: str | None = None,
+           profile: Policy | str = CANONICAL, ignore_index: int = IGNORE_INDEX) -> dict[str, list[int]]:
+    """``{"input_ids": [...], "labels": [...]}`` for one conversation (the batch path with one row)."""
+    cols = labels_batch(tokenizer, [messages], [tools], template_kwargs, chat_template=chat_template,
+                        profile=profile, ignore_index=ignore_index)
+    try:
+        return {"input_ids": cols["input_ids"][0], "labels": cols["labels"][0]}
+    except IndexError:  # pragma: no cover - labels_batch returns one row per conversation
+        raise LossmaskError("no row returned") from None
+
+
+def labels_from_mask(input_ids: list[int], loss_mask: list[int], ignore_index: int = IGNORE_INDEX) -> list[int]:
+    """The ids where the mask is 1, ``ignore_index`` elsewhere: one slice copy per supervised run (C-level)."""
+    out = [ignore_index] * len(input_ids)
+    flags = bytes(loss_mask)
+    start = flags.find(1)
+    while start >= 0:
+        end = flags.find(0, start)
+        if end < 0:
+            end = len(flags)
+        out[start:end] = input_ids[start:end]
+        start = flags.find(1, end)
+    return out
+
+
+class LabelsMap:
+    """A picklable ``datasets.map(batched=True)`` function: a batch of rows in, ``input_ids``/``labels`` out.
+
+    Reads the ``messages`` column (and ``tools`` when present; a column holding JSON strings is decoded), so it
+    works with ``num_proc`` > 1 (the tokenizer travels to each worker with the function).
+    """
+
+    def __init__(self, tokenizer: Any, *, messages: str = "messages", tools: str = "tools",
+                 template_kwargs: Mapping[str, Any] | None = None, chat_template: str | None = None,
+                 profile: str = CANONICAL.name, ignore_index: int = IGNORE_INDEX, on_error: str = "raise") -> None:
+        self.tokenizer = tokenizer
+        self.messages, self.tools = messages, tools
+        self.template_kwargs = dict(template_kwargs or {})
+        self.chat_template, self.profile = chat_template, profile
+        self.ignore_index, self.on_error = ignore_index, on_error
+
+    def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
+        conversations = [_json(m) for m in batch[self.messages]]
+        tools = [_json(t) for t in batch[self.tools]] if self.tools in batch else None
+        return labels_batch(self.tokenizer, conversations, tools, self.template_kwargs,
+                            chat_template=self.chat_template, profile=self.profile,
+                            ignore_index=self.ignore_index, on_error=self.on_error)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return value
+
+
+def _per_row(tools: Sequence[Any] | None, n: int) -> Sequence[Any]:
+    if tools is None:
+        return [None] * n
+    if len(tools) != n:
+        raise LossmaskError(f"tools: one entry per conversation expected ({n}), got {len(tools)}")
+    return tools

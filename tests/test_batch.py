@@ -1,0 +1,109 @@
+"""The batched path (reference/batch.py): every row equals the one-conversation path, errors stay per row."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from lossmask import assets
+from lossmask.cases import load_cases
+from lossmask.reference import (LabelsMap, LossmaskError, TemplateRefusal, compute, labels, labels_batch, segment,
+                                segment_batch)
+from lossmask.reference.batch import labels_from_mask
+
+FAMILIES = list(assets.families())
+
+
+def cases_for(family: str) -> list:
+    return [c for c in load_cases() if not c.families or family in c.families]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_segment_batch_rows_equal_segment(family):
+    loaded = assets.load_bundled(family)
+    cases = [c for c in cases_for(family) if not c.template_kwargs]
+    batch = segment_batch(loaded.tokenizer, loaded.chat_template, [c.messages for c in cases],
+                          [c.tools for c in cases])
+    assert len(batch) == len(cases)
+    for case, got in zip(cases, batch):
+        try:
+            want = segment(loaded.tokenizer, loaded.chat_template, case.messages, case.tools)
+        except LossmaskError as exc:
+            assert isinstance(got, type(exc)) and str(got) == str(exc), case.id
+            continue
+        assert dataclasses.asdict(got) == dataclasses.asdict(want), case.id
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_labels_batch_is_compute_with_ignore_index(family):
+    loaded = assets.load_bundled(family)
+    cases = [c for c in cases_for(family) if not c.template_kwargs]
+    cols = labels_batch(loaded.tokenizer, [c.messages for c in cases], [c.tools for c in cases],
+                        profile="slime-qwen3_5", on_error="record")
+    assert len(cols["input_ids"]) == len(cols["labels"]) == len(cols["lossmask_error"]) == len(cases)
+    for row, case in enumerate(cases):
+        try:
+            result = compute(loaded.tokenizer, loaded.chat_template, case.messages, case.tools,
+                             profile="slime-qwen3_5")
+        except LossmaskError as exc:
+            assert cols["lossmask_error"][row] == f"conversation {row}: {' '.join(str(exc).split())}"
+            assert cols["input_ids"][row] == cols["labels"][row] == []
+            continue
+        assert cols["lossmask_error"][row] is None
+        assert cols["input_ids"][row] == result.input_ids
+        assert cols["labels"][row] == [t if m else -100 for t, m in zip(result.input_ids, result.loss_mask)]
+
+
+def test_labels_of_one_conversation_is_the_batch_row():
+    loaded = assets.load_bundled("qwen3_5")
+    case = next(c for c in load_cases() if c.id == "multi_turn_reasoning_dropped" or c.category == "multi_turn")
+    one = labels(loaded.tokenizer, case.messages, case.tools, case.template_kwargs)
+    cols = labels_batch(loaded.tokenizer, [case.messages], [case.tools], case.template_kwargs)
+    assert one == {"input_ids": cols["input_ids"][0], "labels": cols["labels"][0]}
+    assert any(x != -100 for x in one["labels"]) and any(x == -100 for x in one["labels"])
+
+
+def test_first_error_is_raised_with_its_row_by_default():
+    loaded = assets.load_bundled("qwen3_5")
+    good = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    refused = [{"role": "assistant", "content": "no user"}]  # Qwen3.5: "No user query found in messages."
+    with pytest.raises(TemplateRefusal, match=r"^conversation 1: template refused"):
+        labels_batch(loaded.tokenizer, [good, refused, good])
+    with pytest.raises(LossmaskError, match="on_error"):
+        labels_batch(loaded.tokenizer, [good], on_error="skip")
+    with pytest.raises(LossmaskError, match="one entry per conversation"):
+        labels_batch(loaded.tokenizer, [good, good], tools=[None])
+
+
+def test_segment_batch_keeps_unexpected_errors_per_row_when_asked():
+    loaded = assets.load_bundled("qwen2_5")
+    good = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+
+    class Exploding(dict):
+        def get(self, *args):  # the reference's own code raises on this message: a bug, not a refusal
+            raise RuntimeError("boom")
+
+    out = segment_batch(loaded.tokenizer, loaded.chat_template, [good, [Exploding(role="user")], good],
+                        validate=False, errors=(Exception,))
+    assert isinstance(out[1], RuntimeError) and out[0].input_ids == out[2].input_ids
+
+
+@pytest.mark.parametrize("mask", [[], [0, 0, 0], [1, 1, 1], [1, 0, 1, 1, 0], [0, 1, 1, 0, 0, 1]])
+def test_labels_from_mask(mask):
+    ids = list(range(100, 100 + len(mask)))
+    assert labels_from_mask(ids, mask) == [t if m else -100 for t, m in zip(ids, mask)]
+    assert labels_from_mask(ids, mask, -1) == [t if m else -1 for t, m in zip(ids, mask)]
+
+
+def test_labels_map_reads_columns_decodes_json_and_pickles():
+    import json
+
+    loaded = assets.load_bundled("llama3")
+    cases = [c for c in cases_for("llama3") if not c.template_kwargs][:6]
+    batch = {"messages": [json.dumps(c.messages) for c in cases], "tools": [c.tools for c in cases]}
+    fn = pickle.loads(pickle.dumps(LabelsMap(loaded.tokenizer, on_error="record")))
+    out = fn(batch)
+    want = labels_batch(loaded.tokenizer, [c.messages for c in cases], [c.tools for c in cases], on_error="record")
+    assert out == want

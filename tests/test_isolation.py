@@ -1,0 +1,259 @@
+"""Isolation that holds: every record gets one verdict, nothing hangs, nothing survives, nothing leaks.
+
+Each test runs a generator from ``tests/generators/hostile.py`` (Python) or ``jsonl_hostile.py`` (a subprocess)
+that attacks one promise of the runner, and checks the verdict, that the run ended within its deadline, that
+no process it started is still alive (found by an environment tag every descendant inherits, read from
+``/proc`` with psutil), and that later cases were unaffected.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import psutil
+import pytest
+
+from lossmask.cli import main
+from lossmask.errors import HarnessError, UsageError
+from lossmask.runner import Selection, engine, reports, run
+from lossmask.runner.limits import Limits
+
+HOSTILE = "tests.generators.hostile"
+JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_hostile.py'}"
+TWO = Selection(families=["qwen2_5"], case_ids=["plain_answer", "user_last"])
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tagged(tag: str) -> list[psutil.Process]:
+    """Live (not zombie) processes whose environment carries ``tag``."""
+    out = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get("LOSSMASK_TEST_TAG") == tag:
+                out.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return out
+
+
+def survivors(tag: str, wait: float = 5.0) -> list[str]:
+    """What is still alive after ``wait`` seconds (cleanup after SIGKILL is asynchronous, so allow a moment)."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = tagged(tag)
+        if not alive or time.monotonic() > deadline:
+            return [" ".join(p.cmdline())[:120] for p in alive if p.is_running()]
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def tag(monkeypatch, tmp_path):
+    """Every process the runner starts inherits this tag; the test fails if any survives it."""
+    value = uuid.uuid4().hex
+    monkeypatch.setenv("LOSSMASK_TEST_TAG", value)
+    monkeypatch.setenv("LOSSMASK_TEST_DIR", str(tmp_path))
+    yield value
+    left = survivors(value)
+    for proc in tagged(value):
+        proc.kill()
+    assert not left, f"processes left behind: {left}"
+
+
+def lines(err: str) -> list[str]:
+    """The non-blank lines on stderr (the transient progress bar leaves a blank one)."""
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def verdicts(spec, sel=TWO, **kw):
+    started = time.monotonic()
+    outcome = run(spec, sel, **kw)
+    return outcome, Counter(r.verdict for r in outcome.results), time.monotonic() - started
+
+
+# -- 1. no false greens -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["negative_id", "huge_id"])
+def test_ids_outside_the_token_range_are_invalid_output(tag, name):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:{name}")
+    assert counts == {"invalid_output": 2}
+    assert all("not a token id" in r.message for r in outcome.results)
+
+
+def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatch):
+    real, calls = engine.judge, []
+
+    def judge(*args, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OverflowError("can't convert negative int to unsigned")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(engine, "judge", judge)
+    outcome, counts, _ = verdicts("reference", Selection(families=["qwen2_5"], categories=["single_turn"]))
+    assert counts == {"not_judged": 1, "pass": 4}
+    bad = next(r for r in outcome.results if r.verdict == "not_judged")
+    assert bad.message.startswith(engine.HARNESS_ERROR) and "OverflowError: can't convert" in bad.message
+    assert bad.failed and reports.summary(outcome)["not_judged"] == 1
+
+
+def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, capsys):
+    real = engine._guarded
+
+    def loses_one(proc, family, variant, case, *rest):
+        if case.id == "user_last":
+            raise RuntimeError("worker thread died")
+        return real(proc, family, variant, case, *rest)
+
+    monkeypatch.setattr(engine, "_guarded", loses_one)
+    with pytest.raises(HarnessError, match=r"2 records selected but 1 verdicts produced; no verdict for "
+                                           r"qwen2_5/default/user_last \(RuntimeError: worker thread died\)"):
+        run("reference", TWO)
+    assert main(["check", "reference", "--family", "qwen2_5", "--case", "plain_answer", "--case", "user_last"]) == 1
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "lossmask check: error: 2 records selected but 1 verdicts" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "inf", "nan", "soon"])
+def test_bad_timeouts_are_usage_errors(capsys, value):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "reference", "--timeout", value])
+    assert info.value.code == 2
+    assert "--timeout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw", [{"timeout": -1}, {"timeout": float("inf")}, {"timeout": float("nan")}, {"jobs": 0}])
+def test_bad_options_are_usage_errors_from_the_api(kw):
+    with pytest.raises(UsageError):
+        run("reference", TWO, **kw)
+
+
+# -- 2. process isolation ---------------------------------------------------------------------------------------
+def test_a_generator_sleeping_half_the_timeout_passes_every_case_with_one_job(tag, monkeypatch):
+    """Start-up and tokenizer loading are outside the deadline: 1 s of sleep under a 2 s timeout always passes,
+    on three families (each a fresh tokenizer load in the same process)."""
+    monkeypatch.setenv("LOSSMASK_TEST_SLEEP", "1.0")
+    sel = Selection(families=["qwen2_5", "llama3", "gpt_oss"], case_ids=["plain_answer", "user_last"])
+    outcome, counts, _ = verdicts(f"{HOSTILE}:sleeps_half_the_timeout", sel, timeout=2.0, jobs=1)
+    assert counts == {"pass": len(outcome.results)} and len(outcome.results) >= 6
+    assert all(1.0 <= r.seconds < 2.0 for r in outcome.results)
+    assert outcome.generator["restarts"] == 0 and outcome.generator["prepare_seconds"] > 0
+
+
+def test_a_setsid_grandchild_neither_hangs_the_run_nor_survives_it(tag):
+    outcome, counts, seconds = verdicts(f"{HOSTILE}:leaves_setsid_grandchild", timeout=30)
+    assert counts == {"pass": 2}
+    assert seconds < 30
+
+
+def test_jsonl_orphan_holding_the_protocol_pipe_is_an_error_not_a_hang(tag):
+    outcome, counts, seconds = verdicts(f"{JSONL} orphan_holds_stdout", timeout=30)
+    assert counts == {"error": 2}
+    assert all("exited with status 3" in r.message for r in outcome.results)
+    assert seconds < 30
+
+
+def test_jsonl_orphan_then_hang_is_a_timeout(tag):
+    outcome, counts, seconds = verdicts(f"{JSONL} orphan_then_hang", timeout=2)
+    assert counts == {"timeout": 2} and outcome.generator["restarts"] == 1
+    assert seconds < 20
+
+
+def test_a_hang_with_a_process_tree_is_a_timeout_and_the_tree_dies(tag):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:hangs_with_children", timeout=2)
+    assert counts == {"timeout": 2}
+
+
+def test_forged_protocol_lines_never_reach_the_harness(tag):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:forges_responses")
+    assert counts == {"token_divergence": 2}  # judged on the generator's real answer ([1, 2, 3]), not a fake
+
+
+@pytest.mark.parametrize("name", ["sets_chat_template", "enables_truncation"])
+def test_a_generator_changing_its_tokenizer_does_not_affect_later_cases(tag, name):
+    sel = Selection(families=["qwen2_5"], categories=["single_turn", "multi_turn"])
+    outcome, counts, _ = verdicts(f"{HOSTILE}:{name}", sel, jobs=1)
+    assert counts == {"pass": len(outcome.results)} and len(outcome.results) >= 8
+
+
+@pytest.mark.parametrize("name,fragment", [("exits_in_case", "SystemExit"),
+                                           ("hard_exits_in_case", "exited with status 0")])
+def test_exiting_inside_a_case_is_an_error_for_that_case(tag, name, fragment):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:{name}")
+    assert counts == {"error": 2}
+    assert all(fragment in r.message for r in outcome.results)
+
+
+def test_memory_beyond_the_limit_is_an_error_naming_the_limit(tag):
+    limits = Limits(timeout=60, memory_mib=4096)
+    outcome, counts, _ = verdicts(f"{HOSTILE}:eats_memory", limits=limits)
+    assert counts == {"error": 2}
+    assert all("MemoryError" in r.message and "--memory-limit" in r.message for r in outcome.results)
+
+
+def test_exiting_before_the_handshake_is_a_one_line_usage_error(tag, tmp_path, capsys):
+    gen = tmp_path / "exits_at_import.py"
+    gen.write_text("raise SystemExit(0)\n\ndef generate(tokenizer, messages, tools=None, **kw):\n    return [], []\n")
+    assert main(["check", f"{gen}:generate", "--family", "qwen2_5"]) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "SystemExit" in err and f"{gen}:generate" in err
+    gen.write_text("import os\nos._exit(0)\n")
+    assert main(["check", f"{gen}:generate", "--family", "qwen2_5"]) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "exited with status 0 before its handshake" in err
+    assert main(["check", f"{JSONL} exit_before_handshake", "--family", "qwen2_5"]) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "exited with status 4 before its handshake; stderr: about to fail" in err
+
+
+def test_surrogates_from_generators_are_escaped_in_messages_and_reports(tag, tmp_path):
+    for spec in (f"{HOSTILE}:surrogate_error", f"{JSONL} surrogates"):
+        outcome, counts, _ = verdicts(spec)
+        assert counts == {"error": 2}
+        assert all("bad \\ud800 text" in r.message for r in outcome.results)
+        reports.write_json(outcome, tmp_path / "r.json")
+    outcome, counts, _ = verdicts(f"{HOSTILE}:surrogate_name")
+    assert counts == {"pass": 2} and outcome.generator["name"] == "name-\\udcff"
+    reports.write_json(outcome, tmp_path / "r.json")
+
+
+@pytest.mark.parametrize("mode", ["huge_int", "deep_json"])
+def test_unparseable_jsonl_responses_are_invalid_output(tag, mode):
+    _, counts, _ = verdicts(f"{JSONL} {mode}")
+    assert counts == {"invalid_output": 2}
+
+
+def _cli(tag_env: dict, *argv: str) -> subprocess.Popen:
+    env = {**os.environ, **tag_env, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "lossmask", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(directory: Path, prefix: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(p.name.startswith(prefix) for p in directory.iterdir()):
+        assert time.monotonic() < deadline, f"no {prefix} marker after {timeout} s"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGKILL, -9)])
+def test_stopping_check_stops_every_process(tag, tmp_path, sig, code):
+    """Ctrl-C, SIGTERM and even SIGKILL of ``lossmask check`` leave no generator process alive."""
+    proc = _cli({}, "check", f"{HOSTILE}:hangs_with_children", "--family", "qwen2_5", "--jobs", "2",
+                "--timeout", "300")
+    _wait_for(tmp_path, "hanging")
+    time.sleep(0.5)  # let the tree finish forking
+    assert len(tagged(tag)) >= 6
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    stopped = time.monotonic() - sent
+    assert proc.returncode == code, err
+    assert stopped < 10
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in err and len(lines(err)) == 1
