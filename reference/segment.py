@@ -39,14 +39,15 @@ _segment = partial(tuple.__new__, S.Segment)
 _END = itemgetter(2)  # FieldSpan.end
 
 
-def _body_glue_part(prev: str | None, nxt: str | None, text: str) -> str:
+def _body_glue_part(prev: str | None, nxt: str | None, text: str, one_field: bool = False) -> str:
     """The label of template text between two fields of one assistant body (``None``: the body's edge).
 
     Markup that opens a tool call or closes reasoning or a call belongs to that field, and so does what opens
     reasoning. Whitespace beside the answer stays ``content``: markers sit inside a field's own leading and
     trailing whitespace (so ``|trim`` behaves), which the render may keep. Anything else (a think frame on a turn
     without reasoning, a channel header before the answer, content parts printed as a list) is ``glue``: no
-    field holds it.
+    field holds it. Text between two pieces of one field (``one_field``: the empty ``<think></think>`` inside an
+    assistant's content, split around its reasoning) is that field's: the message holds it.
     """
     if nxt == S.TOOL_CALL:
         return S.TOOL_CALL
@@ -54,9 +55,14 @@ def _body_glue_part(prev: str | None, nxt: str | None, text: str) -> str:
         return prev
     if nxt == S.REASONING:
         return S.REASONING
-    if not text.strip() and S.CONTENT in (prev, nxt):
+    if one_field or (not text.strip() and S.CONTENT in (prev, nxt)):
         return S.CONTENT
     return S.GLUE
+
+
+def _field_root(path: str) -> str:
+    """A field's path without the piece suffix markers add when they split one value (``<before-reasoning>``)."""
+    return path.split("<", 1)[0]
 
 
 def _last_user_index(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -253,12 +259,14 @@ class Segmenter:
         own = [s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end]
         parts = [self.fields[s.field].part for s in own]
         out = []
-        cursor, prev = start, None
+        cursor, prev, prev_path = start, None, None
         for span, part in zip(own, parts):
+            path = _field_root(self.fields[span.field].path)
             if span.start > cursor:
-                out.append(_segment((cursor, span.start, _body_glue_part(prev, part, text[cursor:span.start]),
+                out.append(_segment((cursor, span.start,
+                                     _body_glue_part(prev, part, text[cursor:span.start], path == prev_path),
                                      turn.message, "template")))
-            cursor, prev = max(cursor, span.end), part
+            cursor, prev, prev_path = max(cursor, span.end), part, path
         if end > cursor:
             out.append(_segment((cursor, end, _body_glue_part(prev, None, text[cursor:end]), turn.message, "template")))
         return out

@@ -132,3 +132,13 @@ def test_template_glue_is_named_as_template_text_not_answer_text():
     assert outcome.verdict is Verdict.MASK_MISMATCH
     assert set(outcome.under_supervised) == {record.segments[i] for i in glue} and not outcome.over_supervised
     assert "template glue" in outcome.message and "answer text" not in outcome.message
+
+
+def test_check_names_glue_not_answer_text_for_a_generator_that_trains_the_answer(capsys):
+    """`lossmask check --case plain_answer` on qwen3_5 with a generator that supervises the answer but not the
+    '\\n</think>\\n\\n' frame: the explanation speaks of template glue and never says the answer text is missed."""
+    code = main(["check", f"{MOD}:trains_answer_not_glue", "--family", FAMILY, "--case", "plain_answer",
+                 "--details", "5"])
+    out = capsys.readouterr().out
+    assert code == 1  # the frame is supervised by the canonical profile, so it is a mismatch, not a pass
+    assert "template glue" in out and "does not supervise answer text" not in out
