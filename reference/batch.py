@@ -12,7 +12,10 @@ the batch in one ``encode_batch`` call, which the tokenizers backend spreads ove
 :func:`reference.compute` for that conversation; ``labels`` (one conversation) is the batch path with one row.
 
 ``labels`` holds the token id where the profile supervises the token and ``ignore_index`` (-100, what PyTorch's
-cross-entropy ignores) elsewhere; labels are not shifted (the model's loss shifts them, as in transformers).
+cross-entropy ignores) elsewhere. By default labels are not shifted (the model's loss shifts them, as in
+transformers); ``shift=True`` gives them pre-shifted for trainers that compare the logits at position t with
+``labels[t]`` directly (``labels[1:] + [ignore_index]``: position t is trained to predict token t+1 when that
+token is supervised).
 """
 
 from __future__ import annotations
@@ -73,13 +76,14 @@ def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, A
                  tools: Sequence[Sequence[Mapping[str, Any]] | None] | None = None,
                  template_kwargs: Mapping[str, Any] | None = None, *, chat_template: str | None = None,
                  profile: Policy | str = CANONICAL, ignore_index: int = IGNORE_INDEX, on_error: str = "raise",
-                 validate: bool = True) -> dict[str, list]:
+                 validate: bool = True, shift: bool = False) -> dict[str, list]:
     """Columns ``input_ids`` and ``labels`` for many conversations (one list per conversation).
 
     ``tools``: one tool list (or ``None``) per conversation. ``on_error="raise"`` raises the first conversation's
     :class:`~reference.errors.LossmaskError` with its row number; ``"record"`` gives that row empty lists and its
     one-line message in an extra ``lossmask_error`` column (``None`` on rows that worked), so a ``datasets.map``
-    keeps going and the rows can be filtered out afterwards.
+    keeps going and the rows can be filtered out afterwards. ``shift=True``: labels pre-shifted by one
+    (:func:`shift_labels`), same length as ``input_ids``.
     """
     if on_error not in ON_ERROR:
         raise LossmaskError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
@@ -100,7 +104,8 @@ def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, A
             errors.append(message)
             continue
         out["input_ids"].append(seg.input_ids)
-        out["labels"].append(labels_from_mask(seg.input_ids, seg.mask(policy).loss_mask, ignore_index))
+        row_labels = labels_from_mask(seg.input_ids, seg.mask(policy).loss_mask, ignore_index)
+        out["labels"].append(shift_labels(row_labels, ignore_index) if shift else row_labels)
         errors.append(None)
     if on_error == "record":
         out["lossmask_error"] = errors
@@ -109,10 +114,11 @@ def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, A
 
 def labels(tokenizer: Any, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,
            template_kwargs: Mapping[str, Any] | None = None, *, chat_template: str | None = None,
-           profile: Policy | str = CANONICAL, ignore_index: int = IGNORE_INDEX) -> dict[str, list[int]]:
+           profile: Policy | str = CANONICAL, ignore_index: int = IGNORE_INDEX,
+           shift: bool = False) -> dict[str, list[int]]:
     """``{"input_ids": [...], "labels": [...]}`` for one conversation (the batch path with one row)."""
     cols = labels_batch(tokenizer, [messages], [tools], template_kwargs, chat_template=chat_template,
-                        profile=profile, ignore_index=ignore_index)
+                        profile=profile, ignore_index=ignore_index, shift=shift)
     try:
         return {"input_ids": cols["input_ids"][0], "labels": cols["labels"][0]}
     except IndexError:  # pragma: no cover - labels_batch returns one row per conversation
@@ -133,6 +139,12 @@ def labels_from_mask(input_ids: list[int], loss_mask: list[int], ignore_index: i
     return out
 
 
+def shift_labels(labels: list[int], ignore_index: int = IGNORE_INDEX) -> list[int]:
+    """Labels for a trainer that does not shift: ``labels[1:] + [ignore_index]`` (the last position predicts
+    nothing)."""
+    return labels[1:] + [ignore_index] if labels else []
+
+
 class LabelsMap:
     """A picklable ``datasets.map(batched=True)`` function: a batch of rows in, ``input_ids``/``labels`` out.
 
@@ -142,19 +154,20 @@ class LabelsMap:
 
     def __init__(self, tokenizer: Any, *, messages: str = "messages", tools: str = "tools",
                  template_kwargs: Mapping[str, Any] | None = None, chat_template: str | None = None,
-                 profile: str = CANONICAL.name, ignore_index: int = IGNORE_INDEX, on_error: str = "raise") -> None:
+                 profile: str = CANONICAL.name, ignore_index: int = IGNORE_INDEX, on_error: str = "raise",
+                 shift: bool = False) -> None:
         self.tokenizer = tokenizer
         self.messages, self.tools = messages, tools
         self.template_kwargs = dict(template_kwargs or {})
         self.chat_template, self.profile = chat_template, profile
-        self.ignore_index, self.on_error = ignore_index, on_error
+        self.ignore_index, self.on_error, self.shift = ignore_index, on_error, shift
 
     def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
         conversations = [_json(m) for m in batch[self.messages]]
         tools = [_json(t) for t in batch[self.tools]] if self.tools in batch else None
         return labels_batch(self.tokenizer, conversations, tools, self.template_kwargs,
                             chat_template=self.chat_template, profile=self.profile,
-                            ignore_index=self.ignore_index, on_error=self.on_error)
+                            ignore_index=self.ignore_index, on_error=self.on_error, shift=self.shift)
 
 
 def _json(value: Any) -> Any:

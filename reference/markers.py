@@ -17,9 +17,10 @@ fields only (``scope="assistant"``).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -35,6 +36,7 @@ ESCAPED_MARKER_RE = re.compile(r"\\U000f[0-9a-f]{4}|\\udb[89ab][0-9a-f]\\ud[c-f]
 _ANY_MARKER_RE = re.compile(f"{MARKER_RE.pattern}|{ESCAPED_MARKER_RE.pattern}")
 _SPLIT_RE = re.compile(f"({MARKER_RE.pattern})")
 _SPLIT_ANY_RE = re.compile(f"({_ANY_MARKER_RE.pattern})")
+_SPLIT_UTF8_RE = re.compile(rb"(\xf3[\xb0-\xbf][\x80-\xbf][\x80-\xbf])")  # U+F0000..U+FFFFF in UTF-8
 _MAX_FIELD = (_LIMIT - 1 - _BASE) // 2  # the last k whose CLOSE marker fits
 _CACHED = 4096
 _OPEN = [chr(_BASE + 2 * k) for k in range(_CACHED)]
@@ -178,6 +180,15 @@ def mark(messages: Sequence[Mapping[str, Any]], scope: str = "all",
     return out, marker.fields
 
 
+def may_hold_marker(text: str) -> bool:
+    """False only when ``text`` cannot hold a marker: on CPython a string without a character above U+FFFF is
+    stored with at most two bytes per character, which its size shows in O(1); the regex search it spares is
+    tested character by character (the costliest part of checking a conversation's data)."""
+    if sys.implementation.name != "cpython":
+        return True
+    return sys.getsizeof(text) >= 4 * len(text)
+
+
 def reserved_path(messages: Sequence[Mapping[str, Any]], tools: Sequence[Any] | None = None,
                   pattern: re.Pattern[str] = MARKER_RE) -> str | None:
     """JSON path of the first string in the data matching ``pattern``, by default a marker code point
@@ -210,6 +221,32 @@ def _code(marker: str) -> int:
     return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00) - _BASE
 
 
+def _split_utf8(marked_text: str) -> tuple[str, list[int], Any] | None:
+    """Raw markers found in the UTF-8 bytes of the render: ``(clean text, marker numbers, lengths of the text
+    before each marker)``; ``None`` when the render holds U+FFFFE/U+FFFFF (plane-15 code points that are not
+    markers), left to the code-point regex.
+
+    Why bytes: every marker's UTF-8 form starts with the byte F3 followed by B0-BF, which the regex engine finds
+    with a literal-prefix search; a character class over code points above U+FFFF is tested character by
+    character and cost several times as much on a long render. UTF-8 is self-synchronising, so a match is always
+    a whole character.
+    """
+    raw = marked_text.encode("utf-8", "surrogatepass")
+    parts = _SPLIT_UTF8_RE.split(raw)
+    if len(parts) == 1:
+        return marked_text, [], ()
+    texts = parts[0::2]
+    codes = [c - _BASE for c in map(ord, b"".join(parts[1::2]).decode("utf-8"))]
+    if max(codes) > _LIMIT - _BASE:
+        return None
+    clean = b"".join(texts).decode("utf-8", "surrogatepass")
+    if clean.isascii():  # one byte per character: lengths are byte lengths
+        lengths: Any = map(len, texts[:-1])
+    else:
+        lengths = [len(t.decode("utf-8", "surrogatepass")) if not t.isascii() else len(t) for t in texts[:-1]]
+    return clean, codes, lengths
+
+
 def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]]:
     """Remove markers; return the clean text and the field spans in clean-text offsets.
 
@@ -217,15 +254,28 @@ def strip(marked_text: str, escaped: bool = False) -> tuple[str, list[FieldSpan]
     are removed too. The caller allows it only when the real render holds no such escape of its own, so a
     literal ``\\U000f…`` in someone's text can never be taken for a marker.
     """
-    parts = (_SPLIT_ANY_RE if escaped else _SPLIT_RE).split(marked_text)  # text, marker, ..., text
-    if len(parts) == 1:
-        return marked_text, []
-    texts = parts[0::2]
-    clean = "".join(texts)
-    found = parts[1::2]
-    codes = [ord(c) - _BASE for c in found] if not escaped else [_code(c) for c in found]
+    found = None if escaped else _split_utf8(marked_text)
+    if found is None:
+        parts = (_SPLIT_ANY_RE if escaped else _SPLIT_RE).split(marked_text)  # text, marker, ..., text
+        if len(parts) == 1:
+            return marked_text, []
+        texts = parts[0::2]
+        clean = "".join(texts)
+        codes = [ord(c) - _BASE for c in parts[1::2]] if not escaped else [_code(c) for c in parts[1::2]]
+        lengths = map(len, texts[:-1])
+    else:
+        clean, codes, lengths = found
+        if not codes:
+            return marked_text, []
     # Each marker's clean offset is the length of the text before it: C-level accumulate, no per-match objects.
-    events = list(zip(codes, accumulate(map(len, texts[:-1]))))
+    positions = list(accumulate(lengths))
+    opens, closes = codes[0::2], codes[1::2]
+    if len(opens) == len(closes) and closes == [c + 1 for c in opens] and not any(c & 1 for c in opens):
+        # Every field printed whole, one after another (what a proved template renders): each OPEN is followed
+        # by its CLOSE, so the pairs are the spans, already in text order. The loop below gives the same.
+        return clean, list(map(_fieldspan, zip([c >> 1 for c in opens], positions[0::2], positions[1::2],
+                                               repeat(True))))
+    events = list(zip(codes, positions))
     spans: list[FieldSpan] = []
     open_at: dict[int, int] = {}
     last = 0  # clean offset of the previous marker event (bounds an orphan marker)

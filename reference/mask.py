@@ -280,7 +280,7 @@ def _checked(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str,
              kwargs: dict[str, Any]) -> tuple:
     """The real render, then marked renders until one, markers removed, is the real render (``_mark_faithfully``)."""
     text = render(tokenizer, chat_template, messages, tools, kwargs)
-    if markers.MARKER_RE.search(text):
+    if markers.may_hold_marker(text) and markers.MARKER_RE.search(text):
         where = markers.reserved_path(messages, tools) or "the template's own text"
         raise SegmentationError(f"{where}: contains private-use code points U+F0000..U+FFFFD, which the "
                                 f"reference reserves for field markers", kind="reserved_code_points")

@@ -140,7 +140,7 @@ def admits(proof: Proof, messages: Sequence[Mapping[str, Any]], tools: Sequence[
     except _Opaque:
         return False
     blob = "\x00".join(strings)
-    if markers.MARKER_RE.search(blob) or markers.THINK_CLOSE in blob:
+    if markers.may_hold_marker(blob) and markers.MARKER_RE.search(blob) or markers.THINK_CLOSE in blob:
         return False
     if any(g in blob for g in proof.guards):
         return False

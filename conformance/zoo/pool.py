@@ -5,7 +5,9 @@ that never ends or a string multiplied into gigabytes, and a template must not b
 exhaust the machine. Each worker (``spawn``: no state inherited from the parent) sets ``RLIMIT_AS`` before it
 loads anything, then classifies one template at a time. A template that overruns its deadline, or a worker that
 dies (a MemoryError the interpreter could not survive, a signal), costs that template a one-line problem
-(``timeout`` / ``worker_died``); the worker is replaced and the run goes on.
+(``timeout`` / ``worker_died``); the worker is replaced and the run goes on. A template the reference's own
+render limits stop (``lossmask.reference.render_limits``, usually well before the deadline) is a
+``render_limit`` problem of that template.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def _serve(conn: Connection, memory_mb: int) -> None:
         pass
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from lossmask.reference.render_limits import RenderLimitExceeded
+
     from . import choose, classify
 
     pool = choose.candidates()
@@ -59,6 +63,8 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             outcome = classify.run_template(template, pool)
         except MemoryError:
             outcome = _problem(template, "memory", f"exceeded the {memory_mb} MiB memory ceiling")
+        except RenderLimitExceeded as exc:  # the reference's own render limits stopped it first
+            outcome = _problem(template, "render_limit", str(exc))
         except Exception as exc:  # classify catches per scenario; this is the last guard for the worker
             outcome = _problem(template, "worker_error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                                if str(exc) else type(exc).__name__)
