@@ -111,3 +111,12 @@ def test_dataset_agreement_names_the_profile_that_gives_the_other_labels(tmp_pat
     assert set(out["differing_tokens_by_part"]) == {"separator"}
     assert out["differing_tokens_by_side"] == {"trl supervises, lossmask not": out["differing_tokens_by_part"]["separator"]}
     assert out["same_labels_by_profile"]["slime-qwen3_5"] == 4 and out["same_labels_by_profile"]["canonical"] == 0
+
+
+def test_markdown_names_families_that_were_not_measured():
+    from lossmask.bench import markdown
+
+    doc = {"summary": {"median_ratios": {}, "per_size": {}}, "families": [], "reference_over_floor": None,
+           "errors": ["gemma2: the template renders none of the benchmark shapes"]}
+    text = "\n".join(markdown.ratios(doc))
+    assert "Families not measured" in text and "gemma2: the template renders none" in text

@@ -90,6 +90,9 @@ def ratios(report: dict[str, Any]) -> list[str]:
             for name, why in r["skipped"].items():
                 if name in LABELS and (why.startswith("not measured") or why.startswith("raised")):
                     skips.setdefault(LABELS[name], set()).add(why.removeprefix("not measured: "))
+    if report.get("errors"):
+        lines += ["", "Families not measured (each one line from the run): "
+                  + " / ".join(" ".join(e.split())[:300] for e in report["errors"]) + "."]
     if skips:
         lines += ["", "Not measured: " + "; ".join(f"{label}: {' / '.join(sorted(whys))}"
                                                   for label, whys in sorted(skips.items())) + "."]
