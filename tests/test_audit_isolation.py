@@ -104,8 +104,10 @@ def test_a_jsonl_generator_that_exits_before_its_handshake_is_a_usage_error(tag,
     assert len(lines(err)) == 1 and "before its handshake" in err
 
 
-def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys):
-    assert main(["audit", str(clean), "--family", FAMILY, "--generator", f"{HOSTILE}:prints_json_to_stdout",
+@pytest.mark.parametrize("name", ["prints_json_to_stdout", "floods_stdout"])
+def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys, name):
+    """Forged JSON, or 64 MiB of output per sample, on the generator's stdout: the report on ours stays valid."""
+    assert main(["audit", str(clean), "--family", FAMILY, "--generator", f"{HOSTILE}:{name}",
                  "--json", "-", "--workers", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["samples"] == N and report["findings"] == {} and "forged" not in report
@@ -185,3 +187,39 @@ def test_a_corrupt_parquet_page_costs_its_row_group_counted_row_by_row(tmp_path)
     unreadable = {r: n for r, n in report["errors"]["by_reason"].items() if r.startswith("unreadable-data")}
     assert sum(unreadable.values()) == 10 and all("row group 1" in r for r in unreadable)
     assert report["rendered"] + report["errors"]["total"] == 30
+
+
+class _LazyLine:
+    """A binary stream holding one JSON line of ``size`` bytes (then a good line) that never exists in memory;
+    it records the largest piece anyone asked it for."""
+
+    def __init__(self, size: int) -> None:
+        self.left, self.tail, self.largest = size, line_of(GOOD), 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        assert limit > 0, "the reader asked for a whole line"
+        self.largest = max(self.largest, limit)
+        if self.left:
+            n = min(limit, self.left)
+            self.left -= n
+            return b"x" * (n - 1) + b"\n" if not self.left else b"x" * n
+        out, self.tail = self.tail[:limit], self.tail[limit:]
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_200_mb_line_is_skipped_in_bounded_pieces_and_counted():
+    """The issue's valid 200 MB line took the audit to 1.9 GB: the reader now never asks for more than the
+    sample limit plus one byte at a time, so such a line costs at most that much memory."""
+    from lossmask.audit import readers
+
+    stream = _LazyLine(200 * 10**6)
+    records = list(readers._jsonl_lines(lambda: stream, readers.DEFAULT_MAX_SAMPLE_BYTES))
+    assert [r.line for r in records] == [1, 2]
+    bad = records[0].payload
+    assert isinstance(bad, readers.BadBytes) and bad.kind == readers.OVERSIZED
+    assert bad.reason.startswith("200,000,000 bytes, over the 16,777,216-byte sample limit")
+    assert records[1].payload == line_of(GOOD).decode()
+    assert stream.largest == readers.DEFAULT_MAX_SAMPLE_BYTES + 1

@@ -98,6 +98,12 @@ def test_a_tokenizer_that_needs_its_own_code_is_refused_without_prompting_or_run
     err = one_line(capsys)  # nothing on stdout: no "run the custom code? [y/N]" prompt
     assert "needs its own Python code" in err and "trust_remote_code is refused" in err
     assert not mark.exists()
+    data = tmp_path / "data.jsonl"
+    data.write_text(f"[{U}, {A}]\n")
+    assert main(["audit", str(data), "--tokenizer", str(directory), "--no-progress", "--json", "-"]) == 2
+    err = one_line(capsys)  # the audit refuses it the same way, before any sample is read
+    assert "needs its own Python code" in err and "trust_remote_code is refused" in err
+    assert not mark.exists()
 
 
 def test_an_auto_map_beside_a_class_transformers_has_is_loaded_without_running_the_code(remote_code_dir, tmp_path,

@@ -99,7 +99,8 @@ def test_all_records_report_is_small_offline_and_links_every_failing_case(report
     assert size < MAX_BYTES
     data = json.loads((reports_dir / "all.json").read_text(encoding="utf-8"))
     failing = [r for r in data["results"] if r["verdict"] in FAILING]
-    assert len(failing) == data["summary"]["failed"] > 400
+    # every failing verdict (the generator's failures, environment, not_judged) is in one cause group
+    assert len(failing) == sum(c["records"] for c in data["summary"]["causes"]) > 400
     parsed = Page(page)
     assert parsed.external == []  # nothing fetched: no stylesheet, script, image or link off the page
     from_summary = set(parsed.links["causes"])
@@ -125,8 +126,10 @@ def independent_causes(data: dict) -> dict[tuple, set[str]]:
             ops = d.get("supervised_text_diff", [])
             key = ("token_divergence", d.get("first_difference") is not None, any(o["actual"] for o in ops),
                    any(o["expected"] for o in ops))
-        elif r["verdict"] == "error":
-            key = ("error", r["message"])
+        elif r["verdict"] in ("error", "not_judged"):
+            key = (r["verdict"], d["generator_message"] or r["message"], d["answer"] if r["verdict"] == "error" else None)
+        elif r["verdict"] == "environment":
+            key = ("environment", r["environment"][0])
         else:
             key = (r["verdict"],)
         groups[key].add(f"{r['family']}/{r['variant']}/{r['case']}")
@@ -136,7 +139,8 @@ def independent_causes(data: dict) -> dict[tuple, set[str]]:
 def test_json_causes_partition_the_failures_as_their_typed_fields_do(reports_dir):
     data = json.loads((reports_dir / "all.json").read_text(encoding="utf-8"))
     causes = data["summary"]["causes"]
-    assert sum(c["records"] for c in causes) == data["summary"]["failed"]
+    s = data["summary"]
+    assert sum(c["records"] for c in causes) == s["failed"] + s["environment"] + s["not_judged"]
     assert sorted(map(frozenset, independent_causes(data).values()), key=sorted) == \
         sorted((frozenset(c["cases"]) for c in causes), key=sorted)
     for c in causes:
@@ -204,6 +208,7 @@ def test_summary_links_land_on_the_case_and_the_separator_is_visible(browser, re
     browser.find_element(By.CSS_SELECTOR, f"#cause-table a[href='#{cause['cause']}']").click()
     block = browser.find_element(By.ID, cause["cause"])
     assert _in_view(browser, block)
+    browser.save_screenshot(str(artifacts / "cause-group.png"))
     target = anchor("c", *cause["cases"][0].split("/"))
     block.find_element(By.CSS_SELECTOR, f"a[href='#{target}']").click()
     assert browser.execute_script("return location.hash") == f"#{target}"
@@ -235,7 +240,13 @@ def test_groups_and_counts_on_the_page_match_the_json_report(browser, reports_di
             cause["cause"])
         assert len(linked) == cause["records"]
     cases = browser.find_elements(By.CSS_SELECTOR, "details.case")
-    assert len(cases) == data["summary"]["failed"]
+    assert len(cases) == sum(r["verdict"] in FAILING for r in data["results"])
+    # one click from the summary: the links in the causes section that land on a case block, as the browser
+    # resolves them, are exactly the failing records of the JSON report
+    landing = browser.execute_script(
+        "return [...document.querySelectorAll('#causes a[href^=\"#\"]')].map(a => document.getElementById("
+        "decodeURIComponent(a.hash.slice(1)))).filter(e => e && e.matches('details.case')).map(e => e.id)")
+    assert set(landing) == {case_anchor_of(r) for r in data["results"] if r["verdict"] in FAILING}
     cell = browser.find_element(By.CSS_SELECTOR, "table.grid td.f a")
     target = cell.get_attribute("hash")[1:]
     cell.click()
@@ -271,6 +282,7 @@ def test_divergence_aligns_both_streams_and_errors_show_the_error(browser, repor
     case = browser.find_element(By.ID, case_anchor_of(failed))
     assert case.find_element(By.CSS_SELECTOR, ".said").text == failed["message"]
     assert case.find_elements(By.CSS_SELECTOR, ".render, .both, .generator, .expected") == []
+    browser.save_screenshot(str(artifacts / "error-case.png"))
 
 
 def test_passing_report_has_no_red_and_no_legend(browser, reports_dir, artifacts):

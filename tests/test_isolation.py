@@ -8,6 +8,7 @@ no process it started is still alive (found by an environment tag every descenda
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -85,21 +86,29 @@ def test_ids_outside_the_token_range_are_invalid_output(tag, name):
     assert all("not a token id" in r.message for r in outcome.results)
 
 
-def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatch):
-    real, calls = engine.judge, []
+def test_a_crash_while_judging_costs_that_case_only_and_is_named(tag, monkeypatch, capsys):
+    """The comparison core raising (as judging a negative id once did: OverflowError in the parent) is a named
+    harness error for that case; the other cases are judged, and ``check`` exits 1 naming it."""
+    real, calls = engine.compare, []
 
-    def judge(*args, **kw):
+    def compare(*args, **kw):
         calls.append(1)
         if len(calls) == 1:
             raise OverflowError("can't convert negative int to unsigned")
         return real(*args, **kw)
 
-    monkeypatch.setattr(engine, "judge", judge)
+    monkeypatch.setattr(engine, "compare", compare)
     outcome, counts, _ = verdicts("reference", Selection(families=["qwen2_5"], categories=["single_turn"]))
     assert counts == {"not_judged": 1, "pass": 4}
     bad = next(r for r in outcome.results if r.verdict == "not_judged")
     assert bad.message.startswith(engine.HARNESS_ERROR) and "OverflowError: can't convert" in bad.message
     assert bad.failed and reports.summary(outcome)["not_judged"] == 1
+    calls.clear()
+    capsys.readouterr()
+    assert main(["check", "reference", "--family", "qwen2_5", "--category", "single_turn", "--jobs", "1"]) == 1
+    captured = capsys.readouterr()
+    named = [line for line in (captured.out + captured.err).splitlines() if line.startswith("harness error")]
+    assert len(named) == 1 and "failed while judging 1 case(s)" in named[0] and "OverflowError" in named[0]
 
 
 def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, capsys):
@@ -119,12 +128,37 @@ def test_a_lost_case_fails_the_run_with_a_named_harness_error(tag, monkeypatch, 
     assert len(lines(err)) == 1 and "lossmask check: error: 2 records selected but 1 verdicts" in err
 
 
+def test_bad_answers_cost_their_own_case_only_and_later_cases_pass(tag):
+    """Out-of-range, wrongly typed, missing, wrongly sized and unsendable ids: each is that case's failure
+    verdict, every selected record still gets exactly one verdict, and the cases after them pass."""
+    from tests.generators.hostile import BAD_ANSWERS
+
+    sel = Selection(families=["qwen2_5"], categories=["single_turn", "multi_turn"])
+    outcome, _, _ = verdicts(f"{HOSTILE}:bad_then_good", sel, jobs=1)
+    got = [(r.case, r.verdict) for r in outcome.results]
+    assert [case for case, _ in got] == [c.id for _, _, c in engine.select(sel)]  # one verdict each, in order
+    n = len(BAD_ANSWERS)
+    assert [v for _, v in got[:n]] == ["invalid_output"] * 6 + ["length_mismatch"] * 2 + ["invalid_output"] * 2
+    messages = [r.message for r in outcome.results[:n]]
+    for fragment, message in zip(["input_ids[0] is -1, not a token id", "is 1180591620717411303424, not a token id",
+                                  "input_ids[0] is '", "(float), expected an int", "input_ids[0] is True (bool)",
+                                  "input_ids is a NoneType", "loss_mask has", "loss_mask has",
+                                  "(object), expected an int", "expected a pair"], messages):
+        assert fragment in message, (fragment, message)
+    assert [v for _, v in got[n:]] == ["pass"] * (len(got) - n) and len(got) - n >= 3
+    assert outcome.generator["restarts"] == 0
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--startup-timeout", "--prepare-timeout"])
 @pytest.mark.parametrize("value", ["-1", "0", "inf", "nan", "soon"])
-def test_bad_timeouts_are_usage_errors(capsys, value):
+@pytest.mark.parametrize("command", [["check", "reference"], ["audit", "data.jsonl", "--family", "qwen2_5"]])
+def test_bad_timeouts_are_usage_errors(capsys, command, flag, value):
     with pytest.raises(SystemExit) as info:
-        main(["check", "reference", "--timeout", value])
+        main([*command, flag, value])
     assert info.value.code == 2
-    assert "--timeout" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    errors = [line for line in lines(err) if line.startswith(f"lossmask {command[0]}: error: ")]
+    assert len(errors) == 1 and flag in errors[0] and "Traceback" not in err  # after argparse's usage text
 
 
 @pytest.mark.parametrize("kw", [{"timeout": -1}, {"timeout": float("inf")}, {"timeout": float("nan")}, {"jobs": 0}])
@@ -143,6 +177,8 @@ def test_a_generator_sleeping_half_the_timeout_passes_every_case_with_one_job(ta
     assert counts == {"pass": len(outcome.results)} and len(outcome.results) >= 6
     assert all(1.0 <= r.seconds < 2.0 for r in outcome.results)
     assert outcome.generator["restarts"] == 0 and outcome.generator["prepare_seconds"] > 0
+    assert outcome.generator["startup_seconds"] > 0  # reported apart from every case's time
+    assert json.loads(reports.json_text(outcome))["generator"]["prepare_seconds"] == outcome.generator["prepare_seconds"]
 
 
 def test_a_setsid_grandchild_neither_hangs_the_run_nor_survives_it(tag):
@@ -172,6 +208,24 @@ def test_a_hang_with_a_process_tree_is_a_timeout_and_the_tree_dies(tag):
 def test_forged_protocol_lines_never_reach_the_harness(tag):
     outcome, counts, _ = verdicts(f"{HOSTILE}:forges_responses")
     assert counts == {"token_divergence": 2}  # judged on the generator's real answer ([1, 2, 3]), not a fake
+
+
+def test_programs_a_generator_starts_inherit_no_protocol_descriptor(tag, tmp_path):
+    """A child keeping every inheritable descriptor has fd 0 = /dev/null and fds 1 and 2 = the worker's stderr;
+    the protocol pipes are not among them."""
+    outcome, counts, _ = verdicts(f"{HOSTILE}:lists_child_fds")
+    assert counts == {"pass": 2}
+    listings = [p.read_text().splitlines() for p in tmp_path.glob("fds.*")]
+    assert len(listings) == 2
+    for listing in listings:
+        fds = dict(line.split(" ", 1) for line in listing)
+        assert sorted(fds) == ["0", "1", "2"], fds
+        assert fds["0"] == os.devnull and fds["1"] == fds["2"] and fds["1"].startswith("pipe:")
+
+
+def test_a_generator_flooding_stdout_is_judged_on_its_answers(tag):
+    outcome, counts, _ = verdicts(f"{HOSTILE}:floods_stdout", timeout=60)
+    assert counts == {"pass": 2}
 
 
 @pytest.mark.parametrize("name", ["sets_chat_template", "enables_truncation"])

@@ -85,6 +85,22 @@ def test_audit_counts_render_limit_errors_and_goes_on(tmp_path):
     assert report["errors"]["by_kind"] == {"render-limit": 2}
 
 
+def test_check_sets_the_render_limits_of_the_generator_process(capsys):
+    """``check --render-max-chars`` reaches the reference's renders in the (isolated) generator process: every
+    case is that case's error naming the limit; a bad value is a usage error before anything runs."""
+    from lossmask.runner import Selection, run
+    from lossmask.runner.limits import Limits
+
+    sel = Selection(families=["qwen2_5"], case_ids=["plain_answer", "user_last"])
+    outcome = run("reference", sel, limits=Limits(render_max_chars=20))
+    assert [r.verdict for r in outcome.results] == ["error", "error"]
+    assert all("past the render size limit of 20 (--render-max-chars)" in r.message for r in outcome.results)
+    for flag, value in (("--render-timeout", "0"), ("--render-timeout", "nan"), ("--render-max-chars", "0")):
+        with pytest.raises(SystemExit) as info:
+            main(["check", "reference", flag, value])
+        assert info.value.code == 2 and flag in capsys.readouterr().err
+
+
 def test_every_bundled_template_renders_exactly_as_transformers_does():
     for name, fam in assets.families().items():
         for variant in fam.variant_names:

@@ -63,9 +63,37 @@ def test_tokenizer_choice_is_by_data(candidates):
     assert plain.how == "fallback" and plain.markers == ()
 
 
+def _pick(name: str, candidates) -> choose.Choice:
+    t = BY_NAME[name]
+    return choose.choose(t.text(), candidates, (t.name, t.repo or ""))
+
+
+def test_a_template_gets_its_familys_tokenizer_where_bundled(candidates):
+    # Gemma 2 and Gemma 3 hold the same turn markers: the template's source decides (not the manifest's order).
+    assert (_pick("BAAI-Gemma2-9B-IT-Simpo-Infinity-Preference", candidates).family,
+            _pick("BAAI-Gemma2-9B-IT-Simpo-Infinity-Preference", candidates).how) == ("gemma2", "family")
+    assert (_pick("unsloth-functiongemma-270m-it", candidates).family, _pick("unsloth-functiongemma-270m-it",
+            candidates).how) == ("gemma3", "family")
+    assert _pick("mistralai-Ministral-3-8B-Instruct-2512", candidates).family == "mistral_tekken"
+    # A marker-less Mistral NeMo derivative: its family's tokenizer, no longer the first published one.
+    assert (_pick("nvidia-Mistral-NeMo-Minitron-8B-Instruct", candidates).family,
+            _pick("nvidia-Mistral-NeMo-Minitron-8B-Instruct", candidates).how) == ("mistral_nemo", "family")
+    # Molmo2 is no OLMo 2 (a name boundary), and the family never overrides the markers: Hermes 3 on Llama 3.1
+    # writes ChatML, whose <|im_start|> the bundled Llama 3 tokenizer lacks.
+    assert choose.named_families(["allenai-Molmo2-8B"]) == frozenset()
+    hermes = _pick("NousResearch-Hermes-3-Llama-3.1-8B", candidates)
+    assert "llama3" in choose.named_families(["NousResearch/Hermes-3-Llama-3.1-8B"])
+    assert hermes.family != "llama3" and "<|im_start|>" in hermes.covered
+
+
+def test_lineage_names_only_bundled_families():
+    assert set(choose.lineage()) <= set(assets.families())
+    assert set(choose.lineage_why()) == set(choose.lineage())
+
+
 def _segmented(name: str, scenario: str, candidates):
     t = BY_NAME[name]
-    family = choose.choose(t.text(), candidates).family
+    family = choose.choose(t.text(), candidates, (t.name, t.repo or "")).family
     tok = assets.load_bundled(family).tokenizer
     s = scenarios.by_id(scenario)
     seg = segment(tok, t.text(), s.messages, s.tools, s.template_kwargs)
@@ -201,7 +229,33 @@ FIXED = [
 @pytest.mark.parametrize("name,scenario,why", FIXED, ids=[f"{n}-{s}" for n, s, _ in FIXED])
 def test_zoo_found_classes_now_segment_with_invariants(candidates, name, scenario, why):
     t = BY_NAME[name]
-    tok = assets.load_bundled(choose.choose(t.text(), candidates).family).tokenizer
+    tok = assets.load_bundled(_pick(name, candidates).family).tokenizer
     out = classify.run_scenario(tok, t.text(), scenarios.by_id(scenario), False)
     assert out.status == "segmented", f"{why}: {out.reason}"
     assert out.checks.violations == [] and out.checks.fields_rendered >= 1
+
+
+def test_every_fixed_class_is_in_the_limitations_table():
+    """docs/limitations.md names the zoo template and scenario each fixed class is tested on."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "limitations.md").read_text(encoding="utf-8")
+    missing = [f"{name} / {scenario}" for name, scenario, _ in FIXED if f"`{name}` / `{scenario}`" not in doc]
+    assert missing == []
+
+
+def test_every_decline_kind_the_reference_raises_is_a_documented_limitation():
+    """A zoo decline is ranked by its ``kind``: each kind raised in reference/ has a row in docs/limitations.md."""
+    import re
+    from pathlib import Path
+
+    from lossmask.reference.errors import PROBE_REFUSED
+    from lossmask.reference.render_limits import RenderLimitExceeded
+
+    root = Path(__file__).resolve().parent.parent
+    raised = {m for f in (root / "reference").glob("*.py")
+              for m in re.findall(r'kind="([a-z_]+)"', f.read_text(encoding="utf-8"))}
+    assert {"markers_change_render", "no_offsets"} <= raised  # the scan finds the raise sites
+    doc = (root / "docs" / "limitations.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)`", doc, flags=re.MULTILINE))
+    assert raised | {PROBE_REFUSED, RenderLimitExceeded.kind} <= documented

@@ -38,7 +38,7 @@ class IsolatedGenerator:
         self.spec = spec
         self.limits = limits
         self.owner = os.getpid()
-        self.proc = GeneratorProcess(spec, command_for(spec), worker_env(), limits)
+        self.proc = GeneratorProcess(spec, command_for(spec), worker_env(limits), limits)
         hello = self.proc.first_start()  # a generator that cannot start is a usage error, before any sample
         self.name = hello["name"]
         self.version = hello["version"]

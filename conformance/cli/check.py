@@ -13,7 +13,7 @@ import os
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..console import make_console
-from ..runner.limits import add_limit_args, from_args, whole_number
+from ..runner.limits import add_limit_args, add_render_limit_args, from_args, whole_number
 from . import outputs
 from .command import add_command
 
@@ -47,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--case", action="append", dest="cases", help="only this case id (repeatable)")
     add_limit_args(p, "seconds a case may take, from the moment it is handed to the generator, before the "
                    "process is stopped (default 60)")
+    add_render_limit_args(p, "in the generator process (reference, and generators built on lossmask.reference)")
     p.add_argument("--jobs", type=whole_number(1), default=min(2, os.cpu_count() or 1), help="generator processes in parallel")
     outputs.add_report(p, "--json", "the JSON report", "--json-report")
     outputs.add_report(p, "--junit", "JUnit XML")

@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from ..compare import Outcome, Verdict
+from ..compare import Answered, Outcome, Verdict
 from ..compare.explain import phrase
 from .verdict import Result
 
@@ -56,6 +57,9 @@ class Cause:
     divergence: Divergence | None = None
     #: The generator's own words (errors and declines), verbatim.
     said: str = ""
+    #: What the generator did (:class:`~lossmask.compare.Answered`) where one verdict covers several: an ``error``
+    #: is an exception it raised or its process failing (a crash, a broken protocol).
+    answered: str = ""
 
     @property
     def title(self) -> str:
@@ -69,7 +73,7 @@ class Cause:
         if self.divergence is not None:
             return DIVERGENCE_TITLES[self.divergence]
         if self.verdict == "error":
-            return f"raises {self.said}"
+            return f"the generator process fails: {self.said}" if self.answered == Answered.CRASHED else f"raises {self.said}"
         title = VERDICT_TITLES.get(self.verdict, self.verdict)
         return f"{title}: {self.said}" if self.said else title
 
@@ -87,7 +91,8 @@ def cause_of(result: Result) -> Cause:
     if o.verdict is Verdict.TOKEN_DIVERGENCE:
         return Cause(o.verdict.value, divergence=_divergence(o))
     if o.verdict in (Verdict.ERROR, Verdict.UNSUPPORTED, Verdict.NOT_JUDGED, Verdict.REFUSED_AGREE):
-        return Cause(o.verdict.value, said=o.generator_message or o.message)
+        return Cause(o.verdict.value, said=o.generator_message or o.message,
+                     answered=o.answer.value if o.verdict is Verdict.ERROR and o.answer else "")
     if o.verdict is Verdict.ENVIRONMENT:
         return Cause(o.verdict.value, said=(o.environment or ("",))[0])
     return Cause(o.verdict.value)
@@ -133,6 +138,7 @@ class CauseGroup:
                 "records": len(self.results), "templates": self.templates,
                 "over_supervised": list(self.cause.over), "under_supervised": list(self.cause.under),
                 "divergence": self.cause.divergence.value if self.cause.divergence else None,
+                "answered": self.cause.answered,
                 "cases": [f"{r.family}/{r.variant}/{r.case}" for r in self.results]}
 
 
@@ -177,3 +183,24 @@ def failure_groups(results: Sequence[Result]) -> list[CauseGroup]:
 
 def decline_groups(results: Sequence[Result]) -> list[CauseGroup]:
     return group([r for r in results if r.verdict is Verdict.UNSUPPORTED], "declined")
+
+
+@dataclass(frozen=True)
+class EnvironmentFinding:
+    """One family the environment check flagged: its one-line finding and the records judged ``environment``."""
+
+    family: str
+    summary: str
+    records: int
+
+
+def environment_findings(run: Any) -> list[EnvironmentFinding]:
+    """What the run's environment check (:class:`lossmask.environment.Environment`) found wrong, per family, with
+    how many of the run's records it explains; empty when it found nothing or none ran. The terminal and the
+    HTML page print these same lines."""
+    env = run.environment
+    if env is None or env.ok:
+        return []
+    return [EnvironmentFinding(h.family, h.summary(env.versions),
+                               sum(r.verdict is Verdict.ENVIRONMENT for r in run.results if r.family == h.family))
+            for h in env.families if not h.ok]

@@ -81,7 +81,7 @@ def run(spec: str, sel: Selection, profile: str | None = None, timeout: float = 
     from transformers import AutoTokenizer  # noqa: F401
 
     command = command_for(spec)
-    process_env = worker_env()
+    process_env = worker_env(limits)
     procs = [GeneratorProcess(spec, command, process_env, limits) for _ in range(max(1, min(jobs, len(tasks))))]
     threads: list[threading.Thread] = []
     crashes: list[str] = []

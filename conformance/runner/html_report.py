@@ -17,11 +17,12 @@ import jinja2
 
 from .. import golden as G
 from ..atomic import write_text
-from ..compare import Tally, Verdict
+from ..compare import Answered, Outcome, Tally, Verdict
+from ..compare.outcome import NOT_THE_GENERATORS
 from ..errors import CaseError
 from . import html_view
 from .case_text import count_of
-from .causes import CauseGroup, decline_groups, failure_groups, part_counts
+from .causes import CauseGroup, decline_groups, environment_findings, failure_groups, part_counts
 from .engine import Run
 from .reports import summary
 from .verdict import FAILING, Result
@@ -107,8 +108,33 @@ def page_model(run: Run) -> dict:
     return {"run": run, "summary": summary(run), "failures": failures, "parts": part_counts(failures), "declines": decline_groups(results),
             "table": table, "categories": CATEGORIES, "sections": sections, "cases": cases, "uses": uses,
             "open_all": len(cases) <= OPEN_UP_TO, "failing": FAILING, "anchor": anchor, "case_anchor": case_anchor,
+            "not_the_generators": NOT_THE_GENERATORS,
+            "environment": environment_findings(run),
             "passed": [r for r in results if r.verdict is Verdict.PASS],
             "other": [r for r in results if not r.failed and r.verdict not in {Verdict.PASS, Verdict.UNSUPPORTED}]}
+
+
+#: What the generator did, for a case that has no mask to show (read from the typed answer, never the message).
+ANSWERED = {
+    Answered.RAISED: "the generator raised", Answered.CRASHED: "the generator process failed",
+    Answered.TIMED_OUT: "the generator did not answer in time", Answered.INVALID: "the generator returned invalid output",
+    Answered.WRONG_LENGTH: "the generator returned a mask and ids of different lengths",
+    Answered.RETURNED: "the generator returned tokens", Answered.DECLINED: "the generator declined",
+}
+GOLDEN = {"rendered": "the template renders this conversation", "refused": "the template refuses this conversation"}
+
+
+def answered_phrase(o: Outcome) -> str:
+    """``the generator raised; the template renders this conversation``: the answer kind and the golden's outcome;
+    for ``not_judged`` and ``environment``, who the verdict is about."""
+    if o.verdict is Verdict.NOT_JUDGED:
+        return "the harness could not judge this case (not counted for or against the generator)"
+    parts = [ANSWERED.get(o.answer, "no answer") if o.answer else "no answer"]
+    if o.golden in GOLDEN:
+        parts.append(GOLDEN[o.golden])
+    if o.verdict is Verdict.ENVIRONMENT:
+        parts.append("the installed transformers makes the record differ exactly so (not the generator's failure)")
+    return "; ".join(parts)
 
 
 @cache
@@ -116,6 +142,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("lossmask.runner", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["count_of"] = count_of
+    env.globals["answered_phrase"] = answered_phrase
     return env
 
 

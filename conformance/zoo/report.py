@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict
 from typing import Any
 
+from .choose import lineage_why
 from .invariants import Checks
 from .records import GenerationComparison, ScenarioOutcome, Summary, TemplateOutcome
 from .scenarios import SCENARIOS
@@ -43,15 +44,36 @@ DIFFERENCE_MEANING = {
 }
 
 
+#: How a template's tokenizer was chosen (conformance/zoo/choose.py), as ZOO.md's groups name it.
+HOW = {"own": "its own bundled template", "family": "its family's tokenizer", "markers": "markers covered",
+       "fallback": "no bundled marker"}
+#: Why, said once in ZOO.md's tokenizer section.
+HOW_WHY = {
+    "own": "the template is byte-identical to a bundled family's template (sha256): rendered with that family's "
+           "tokenizer",
+    "family": "the template's source repository names a model of a bundled family (conformance/zoo/lineage.json) "
+              "and that family's special tokens hold as many of the template's markers as any bundled tokenizer's "
+              "(a family never overrides the markers)",
+    "markers": "no bundled family is named: the tokenizer whose special tokens hold the most of the template's "
+               "markers (then ordinary added words, the special-token variables it reads, a published file)",
+    "fallback": "no marker of any bundled vocabulary occurs in the template and no bundled family is named: the "
+                "first published tokenizer defining the special-token variables it reads; its markers are text",
+}
+
+
 def _meaning(key: str) -> str:
     if key in DIFFERENCE_MEANING:
         return DIFFERENCE_MEANING[key]
     side, _, label = key.partition(":")
     if "+" in label:
-        who = "transformers" if side == "hf_only" else "the reference"
-        return (f"a token straddling {label.replace('+', ' and ')}: {who} supervises it "
-                f"(transformers maps the block's edges with char_to_token; the reference supervises a straddle "
-                f"under canonical and reports it)")
+        first, _, second = label.partition("+")
+        if side == "hf_only":
+            return (f"a token straddling {first} and {second}: transformers' block overlaps it and supervises it, "
+                    f"the reference's canonical mask does not")
+        return (f"a token straddling {first} and {second}: canonical supervises a token that holds any supervised "
+                f"character and reports the straddle; transformers' block starts at a later token (the body's "
+                f"first characters, e.g. a newline the template writes before its generation tag, lie outside "
+                f"the block)")
     return f"{'only transformers' if side == 'hf_only' else 'only the reference'} supervises {label} tokens"
 
 
@@ -109,8 +131,7 @@ def dumps(report: dict[str, Any]) -> str:
 def _group(t: TemplateOutcome) -> str:
     if t.family is None:
         return "(not run)"
-    how = {"own": "its own bundled template", "markers": "markers covered", "fallback": "no bundled marker"}
-    return f"{t.family} ({how.get(t.how or '', t.how)})"
+    return f"{t.family} ({HOW.get(t.how or '', t.how)})"
 
 
 def _pct(a: int, b: int) -> str:
@@ -131,7 +152,8 @@ def markdown(outcomes: list[TemplateOutcome], meta: dict[str, Any]) -> str:
         f"`lossmask zoo --from-json zoo/zoo.json --markdown ZOO.md` rebuilds it from the JSON.\n")
     add("Every template is rendered with a fixed scenario set "
         f"({', '.join(f'`{s.id}`' for s in SCENARIOS)}) with a bundled tokenizer chosen from data "
-        "(its own where bundled, otherwise the one whose special tokens cover the template's markers), and each "
+        "(its own where bundled: the same template, or its family named by its source; otherwise the one whose "
+        "special tokens cover the template's markers: see Tokenizer choice), and each "
         "(template, scenario) is classified: **segmented** (invariants checked), **refused** (the template "
         "raised: its choice), **declined** (the template rendered it, the reference did not segment it: a "
         "documented limitation, docs/limitations.md) or an error (the reference crashed, or the template could "
@@ -234,11 +256,22 @@ def markdown(outcomes: list[TemplateOutcome], meta: dict[str, Any]) -> str:
     add("")
 
     add("## Tokenizer choice\n")
+    add("Each template is rendered with one bundled tokenizer, chosen from data in this order "
+        "(conformance/zoo/choose.py):\n")
+    for how, why in HOW_WHY.items():
+        add(f"- `{how}` ({HOW[how]}): {why}.")
+    add("")
     picks = Counter((t.family, t.how) for t in outcomes if t.family)
     add("| tokenizer | how | templates |")
     add("|---|---|---:|")
-    for (fam, how), n in sorted(picks.items(), key=lambda kv: -kv[1]):
+    for (fam, how), n in sorted(picks.items(), key=lambda kv: (-kv[1], kv[0])):
         add(f"| {fam} | {how} | {n} |")
+    named = Counter(t.family for t in outcomes if t.how == "family")
+    if named:
+        why = lineage_why()
+        add("\nFamilies chosen by a template's source (`family`; conformance/zoo/lineage.json):\n")
+        for fam, n in sorted(named.items(), key=lambda kv: (-kv[1], kv[0])):
+            add(f"- {fam}, {n} templates: {why.get(fam, '')}.")
     missing = Counter(m for t in outcomes for m in t.uncovered)
     if missing:
         add("\nMarkers of a bundled vocabulary that the chosen tokenizer lacks (they render as plain text): "
@@ -257,8 +290,8 @@ def _every_template(outcomes: list[TemplateOutcome]) -> str:
     """One row per template: where it came from, the tokenizer it was rendered with and why, each scenario."""
     out = ["## Every template\n",
            "S segmented, r refused by the template, **D** declined by the reference, **E** error; tokenizer: `own` "
-           "(byte-identical bundled template), `markers` (best cover of its markers), `fallback` (no bundled "
-           "marker in it).\n", f"<details><summary>{len(outcomes)} templates</summary>\n"]
+           "(byte-identical bundled template), `family` (its source names a bundled family), `markers` (best "
+           "cover of its markers), `fallback` (no bundled marker in it).\n", f"<details><summary>{len(outcomes)} templates</summary>\n"]
     add = out.append
     add("| template | origin | tokenizer | " + " | ".join(s.id for s in SCENARIOS) + " |")
     add("|---|---|---|" + "---|" * len(SCENARIOS))
@@ -281,15 +314,22 @@ def _generation_section(outcomes: list[TemplateOutcome], summary: Summary) -> st
         f"On their segmented renders the reference's `canonical` mask and transformers' assistant mask were "
         f"compared token by token: {summary.generation_agree} of {summary.generation_compared} renders agree.\n")
     classes: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
+    templates: dict[str, set[str]] = defaultdict(set)
     for t in tagged:
         for s in t.scenarios:
             if s.generation:
                 classes.update(s.generation.differences.keys())
+                tokens.update(s.generation.differences)
+                for key in s.generation.differences:
+                    templates[key].add(t.name)
     if classes:
-        add("| difference | renders | what it means |")
-        add("|---|---:|---|")
-        for key, n in classes.most_common():
-            add(f"| `{key}` | {n} | {_esc(_meaning(key))} |")
+        add(f"{summary.generation_compared - summary.generation_agree} renders differ; each difference is one of "
+            "these classes (a render can show several):\n")
+        add("| difference | renders | tokens | templates | what it means |")
+        add("|---|---:|---:|---:|---|")
+        for key, n in sorted(classes.items(), key=lambda kv: (-kv[1], kv[0])):
+            add(f"| `{key}` | {n} | {tokens[key]} | {len(templates[key])} | {_esc(_meaning(key))} |")
         add("")
     add("| template | tokenizer | compared | agree | differences (renders) |")
     add("|---|---|---:|---:|---|")

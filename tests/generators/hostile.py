@@ -127,3 +127,47 @@ def prints_json_to_stdout(tokenizer, messages, tools=None, **kw):
     print('{"samples": 0, "forged": true}')
     os.write(1, b"not json at all\n")
     return _good(tokenizer, messages, tools, **kw)
+
+
+#: What the first answers of a process get wrong, one defect each, in order; every later answer is correct.
+BAD_ANSWERS = {
+    "negative_id": lambda ids, mask: ([-1, *ids[1:]], mask),
+    "huge_id": lambda ids, mask: ([*ids[:-1], 2**70], mask),
+    "str_id": lambda ids, mask: ([str(ids[0]), *ids[1:]], mask),
+    "float_id": lambda ids, mask: ([float(ids[0]), *ids[1:]], mask),
+    "bool_id": lambda ids, mask: ([True, *ids[1:]], mask),
+    "no_ids": lambda ids, mask: (None, mask),
+    "one_id_too_many": lambda ids, mask: ([*ids, ids[-1]], mask),
+    "mask_too_short": lambda ids, mask: (ids, mask[:-1]),
+    "object_mask": lambda ids, mask: (ids, [object()] * len(mask)),
+    "three_values": lambda ids, mask: (ids, mask, ids),
+}
+_answers = 0
+
+
+def bad_then_good(tokenizer, messages, tools=None, **kw):
+    """Each of the first len(BAD_ANSWERS) cases this process answers gets one defect; the rest are correct."""
+    global _answers
+    ids, mask = _good(tokenizer, messages, tools, **kw)
+    defects = list(BAD_ANSWERS.values())
+    _answers += 1
+    return defects[_answers - 1](ids, mask) if _answers <= len(defects) else (ids, mask)
+
+
+def lists_child_fds(tokenizer, messages, tools=None, **kw):
+    """Starts a program that keeps every inheritable descriptor and records what they are."""
+    out = Path(os.environ["LOSSMASK_TEST_DIR"], f"fds.{os.getpid()}.{time.monotonic_ns()}")
+    subprocess.run([sys.executable, "-c", "import os, sys\nlines = []\nfor fd in sorted(map(int, os.listdir('/proc/self/fd'))):\n"
+                    "    try: lines.append(f'{fd} {os.readlink(f\"/proc/self/fd/{fd}\")}')\n    except OSError: pass\n"
+                    "open(sys.argv[1], 'w').write('\\n'.join(lines))", str(out)], close_fds=False, check=True)
+    return _good(tokenizer, messages, tools, **kw)
+
+
+def floods_stdout(tokenizer, messages, tools=None, **kw):
+    """64 MiB on stdout per case, half through print and half through fd 1, without newlines and with them."""
+    chunk = "{" * (1 << 20)
+    for _ in range(32):
+        print(chunk, end="")
+        os.write(1, b'{"id": "x"}\n' * 87381)
+    sys.stdout.flush()
+    return _good(tokenizer, messages, tools, **kw)
