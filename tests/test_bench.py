@@ -120,3 +120,14 @@ def test_markdown_names_families_that_were_not_measured():
            "errors": ["gemma2: the template renders none of the benchmark shapes"]}
     text = "\n".join(markdown.ratios(doc))
     assert "Families not measured" in text and "gemma2: the template renders none" in text
+
+
+def test_a_template_without_a_system_role_gets_a_shape_without_one():
+    from lossmask import assets
+    from lossmask.bench import conversations
+
+    loaded = assets.load_bundled("gemma2")  # its template raises "System role not supported"
+    feats, dropped = conversations.shape_for(loaded.tokenizer, loaded.chat_template)
+    assert feats["system"] is False and any("System role not supported" in d for d in dropped)
+    messages, _ = conversations.build(4, feats)
+    assert messages[0]["role"] == "user"
