@@ -5,7 +5,7 @@ timeout get, and that no process survives any of them.
 Run from the repository root with the test dependencies installed (psutil)::
 
     python tools/measure_isolation.py                   # all of them
-    python tools/measure_isolation.py SIGTERM sleeper   # some
+    python tools/measure_isolation.py SIGTERM sleeper   # some (audit:SIGTERM:2 = audit --workers 2, SIGTERM)
 
 Every process a run starts inherits a random ``LOSSMASK_TEST_TAG``; "left" counts live tagged processes 2 s
 after the run ended. Figures depend on the machine's load: the doc states the load they were taken under.
@@ -89,6 +89,32 @@ def stop(sig: signal.Signals) -> None:
           f"{left_after(tag)} left 2 s later; stderr: {last}", flush=True)
 
 
+def audit_stop(sig: signal.Signals, workers: int) -> None:
+    tag, directory = fresh()
+    data = directory / "data.jsonl"
+    data.write_text("".join(json.dumps([{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}])
+                            + "\n" for i in range(4)))
+    proc = subprocess.Popen([PY, "-m", "lossmask", "audit", str(data), "--family", "qwen2_5", "--generator",
+                             f"{HOSTILE}:hangs_with_children", "--workers", str(workers), "--chunk-size", "1",
+                             "--timeout", "300", "--no-progress"], cwd=ROOT, env=env(tag, directory),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while sum(1 for x in directory.iterdir() if x.name.startswith("hanging")) < workers:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    before = len(tagged(tag))
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # pool workers still hold stderr: the audit did not stop its processes
+        proc.kill()
+        err = "did not stop within 60 s"
+    seconds = time.monotonic() - sent
+    last = err.strip().splitlines()[-1:] if err.strip() else []
+    print(f"audit --workers {workers} {sig.name}: {before} tagged processes before; rc {proc.returncode} after "
+          f"{seconds:.2f} s; {left_after(tag)} left 2 s later; stderr: {last}", flush=True)
+
+
 def orphan() -> None:
     tag, directory = fresh()
     proc, seconds, report = check(tag, directory, f"{HOSTILE}:leaves_setsid_grandchild", "--family", "qwen2_5",
@@ -124,8 +150,12 @@ def sleeper() -> None:
 
 def main() -> None:
     try:
-        for what in sys.argv[1:] or ["sleeper", "orphan", "hang", "SIGTERM", "SIGINT", "SIGKILL"]:
-            if what.startswith("SIG"):
+        for what in sys.argv[1:] or ["sleeper", "orphan", "hang", "SIGTERM", "SIGINT", "SIGKILL", "audit:SIGTERM:2",
+                                     "audit:SIGINT:2", "audit:SIGKILL:2", "audit:SIGTERM:1"]:
+            if what.startswith("audit:"):
+                _, sig, workers = what.split(":")
+                audit_stop(signal.Signals[sig], int(workers))
+            elif what.startswith("SIG"):
                 stop(signal.Signals[what])
             else:
                 {"sleeper": sleeper, "orphan": orphan, "hang": hang}[what]()
