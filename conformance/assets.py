@@ -203,7 +203,7 @@ def file_tokenizer(directory: str | os.PathLike[str]) -> Any:
     ``PreTrainedTokenizerFast.from_pretrained`` (``TokenizersBackend`` on 5.x) takes the file as it is and reads
     ``tokenizer_config.json`` only for special tokens and the template. ``AutoTokenizer`` instead instantiates the
     class the config names, and some transformers lines rebuild the pre-tokenizer or normaliser from that class:
-    5.6–5.16 load DeepSeek-V3's file (config ``LlamaTokenizerFast``) as ``LlamaTokenizer`` and get other ids than
+    5.2–5.21 load DeepSeek-V3's file (config ``LlamaTokenizerFast``) as ``LlamaTokenizer`` and get other ids than
     ``tokenizers.Tokenizer.from_file`` on 70 of its 74 golden texts. A golden must hold on every line, so the
     bundled families are loaded this way; ``lossmask doctor`` reports what ``AutoTokenizer`` does instead.
     """

@@ -2,8 +2,9 @@
 
 Why: a verdict compares a generator with goldens made on one transformers line, and the goldens' token ids are
 the tokenizer file's own encoding. Users load tokenizers with ``AutoTokenizer``, which on some lines builds the
-class the config names and replaces the file's pre-tokenizer (transformers 5.6–5.16 load DeepSeek-V3 as
-``LlamaTokenizer``: other ids on most texts), and templates render differently across lines. When that happens
+class the config names and replaces the file's pre-tokenizer (transformers 5.2–5.21 load DeepSeek-V3's files as
+``LlamaTokenizer`` and 5.2–5.24 OLMo 2's as ``GPT2Tokenizer``: other ids on most texts; beside the model's config.json
+some lines load them right, which the check measures too), and templates render differently across lines. When that happens
 the environment, not the generator, explains a difference, and it must be said so: ``lossmask doctor`` reports it,
 ``lossmask check`` and ``audit`` attach it to the records it affects.
 
@@ -32,7 +33,7 @@ TOKENIZES_DIFFERENTLY = "tokenizes_differently"
 RENDERS_DIFFERENTLY = "renders_differently"
 CANNOT_LOAD = "cannot_load"
 #: Bump when the cached data's meaning changes.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class FamilyHealth:
     render_drift: tuple[RenderDrift, ...] = ()
     fix: str = ""
     error: str = ""
+    #: Where the tokenizer files alone mis-tokenize and the model type is known: ``AutoTokenizer`` on the same
+    #: files beside a config.json naming ``model_type``, as in a model repository (None: not measured).
+    model_dir: Tokenization | None = None
+    model_type: str = ""
     #: ``"variant/case"`` → token ids a faithful generator gets here instead of the golden's (the explanation).
     environment_ids: dict[str, list[list[int]]] = field(default_factory=dict, repr=False)
 
@@ -81,8 +86,9 @@ class FamilyHealth:
         parts = []
         t = self.tokenization
         if t and t.differing:
-            parts.append(f"AutoTokenizer loads it as {t.loaded_class} and {t.differing} of {t.texts} fixture texts "
-                         "get other ids than the tokenizer file's own encoding")
+            parts.append(f"AutoTokenizer on the tokenizer files alone loads it as {t.loaded_class} and "
+                         f"{t.differing} of {t.texts} fixture texts get other ids than the tokenizer file's own "
+                         "encoding" + self._model_dir_clause())
         if self.render_drift:
             parts.append(f"{len(self.render_drift)} of {self.renders} chat-template renders differ from the goldens "
                          f"({self.render_drift[0].variant}/{self.render_drift[0].case}: {self.render_drift[0].detail})")
@@ -90,6 +96,16 @@ class FamilyHealth:
             return f"{self.family}: fine ({t.loaded_class if t else '?'}, {t.texts if t else 0} texts, "\
                    f"{self.renders} renders)"
         return f"{self.family}: under {tf} " + "; ".join(parts)
+
+    def _model_dir_clause(self) -> str:
+        m = self.model_dir
+        if m is None:
+            return ""
+        where = f"beside a config.json with model_type {self.model_type} (a model directory)"
+        if m.differing:
+            return f"; {where} it loads {m.loaded_class} and {m.differing} of {m.texts} differ too"
+        return f" (a tokenizer-only directory, as tokenizer.save_pretrained writes); {where} it loads " \
+               f"{m.loaded_class} and every text gets the file's ids"
 
 
 @dataclass(frozen=True)
@@ -188,8 +204,27 @@ def check_family(family: str, line: str | None, cases: list[Case]) -> FamilyHeal
                 env_ids.setdefault(f"{variant}/{case.id}", []).append(
                     file_tok.encode(text, add_special_tokens=False).ids)
     status = TOKENIZES_DIFFERENTLY if tokenization.differing else RENDERS_DIFFERENTLY if drift else FINE
+    model_type = matrix.model_type_of(family) if tokenization.differing else ""
+    model_dir = model_dir_tokenization(directory, model_type, texts) if model_type else None
     return FamilyHealth(family, status, tokenization, len(records), tuple(drift),
-                        _fix(status, tokenization, bundled=family), environment_ids=env_ids)
+                        _fix(status, tokenization, bundled=family, model_dir=model_dir, model_type=model_type),
+                        environment_ids=env_ids, model_dir=model_dir, model_type=model_type)
+
+
+def model_dir_tokenization(directory: Path, model_type: str, texts: list[str]) -> Tokenization:
+    """``AutoTokenizer`` on the family's files beside a config.json that names only ``model_type``: what a model
+    repository gives (transformers maps some model types past the class the tokenizer config names). The
+    directory is a temporary one of ours, removed afterwards."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="lossmask-model-dir-") as tmp:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(directory / name, Path(tmp) / name)
+        (Path(tmp) / "config.json").write_text(json.dumps({"model_type": model_type}), encoding="utf-8")
+        with assets.offline():
+            user = assets.auto_tokenizer(tmp, local_files_only=True)
+        return compare_ids(user, directory / "tokenizer.json", texts)[0]
 
 
 def compare_ids(user: Any, tokenizer_json: Path, texts: list[str]) -> tuple[Tokenization, dict[str, list[int]]]:
@@ -235,12 +270,15 @@ def _render_drift(user: Any, template: str, case: Case, golden: dict[str, Any]) 
             f"here {json.dumps(text[i:i + 30], ensure_ascii=False)}"), text
 
 
-def _fix(status: str, tokenization: Tokenization | None, bundled: str | None) -> str:
+def _fix(status: str, tokenization: Tokenization | None, bundled: str | None,
+         model_dir: Tokenization | None = None, model_type: str = "") -> str:
     """What to do; ``bundled`` is the family name for a bundled family (an upgrade is suggested only where the
     newest tested transformers loads it right), None for a user's tokenizer."""
     if status == TOKENIZES_DIFFERENTLY:
         fix = (f"AutoTokenizer built {tokenization.loaded_class if tokenization else '?'}: load the tokenizer with "
                "PreTrainedTokenizerFast.from_pretrained(path), which takes tokenizer.json as it is")
+        if model_dir is not None and not model_dir.differing:
+            fix += f", or load it from the model's directory (its config.json names model_type {model_type})"
         if bundled and bundled not in matrix.autotokenizer_differs(matrix.LATEST.transformers):
             fix += f", or use transformers {matrix.LATEST.transformers} (the newest tested, where AutoTokenizer is right)"
         return fix
@@ -322,5 +360,7 @@ def _cached(family: str, versions: dict[str, str], line: str | None, cases: list
 def _from_json(data: dict[str, Any]) -> FamilyHealth:
     tok = data.pop("tokenization")
     drift = data.pop("render_drift")
+    model_dir = data.pop("model_dir")
     return FamilyHealth(**data, tokenization=Tokenization(**tok) if tok else None,
-                        render_drift=tuple(RenderDrift(**d) for d in drift))
+                        render_drift=tuple(RenderDrift(**d) for d in drift),
+                        model_dir=Tokenization(**model_dir) if model_dir else None)

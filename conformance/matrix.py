@@ -102,30 +102,60 @@ def in_matrix(transformers: str, tokenizers: str) -> bool:
 
 @dataclass(frozen=True)
 class Mistokenization:
-    """transformers ``first`` ≤ v < ``until``: ``AutoTokenizer`` builds ``loaded_class`` for ``family`` and gets
-    other ids than the tokenizer file's own encoding (found by the bisection; ``lossmask doctor`` reports it)."""
+    """transformers ``first`` ≤ v < ``until`` (None: no upper bound yet): ``AutoTokenizer`` on the tokenizer files
+    alone builds ``loaded_class`` for ``family`` and gets other ids than the tokenizer file's own encoding (found by
+    the bisection; ``lossmask doctor`` reports it).
+
+    ``model_type`` is the upstream model's ``config.json`` ``model_type``. From ``model_dir_from`` on (None: never
+    on the lines measured), the same files beside a config.json naming it, as in a model repository, load as
+    ``TokenizersBackend`` with the file's ids: transformers maps that model type past the config's class. Users
+    who load a tokenizer-only directory or repository (``tokenizer.save_pretrained`` writes no config.json) still
+    get ``loaded_class``."""
 
     family: str
     loaded_class: str
     first: str
-    until: str
+    until: str | None
     why: str
+    model_type: str = ""
+    model_dir_from: str | None = None
+
+    def holds(self, version: str) -> bool:
+        v = parse(version)
+        return parse(self.first) <= v and (self.until is None or v < parse(self.until))
+
+    def model_dir_right(self, version: str) -> bool:
+        return self.model_dir_from is not None and parse(version) >= parse(self.model_dir_from)
 
 
 MISTOKENIZATIONS: tuple[Mistokenization, ...] = (
     Mistokenization("deepseek_v3", "LlamaTokenizer", "5.2", "5.22",
                     "the config names LlamaTokenizerFast; v5's LlamaTokenizer installs a Metaspace pre-tokenizer and "
                     "decoder over the file's ByteLevel ones (transformers PR #48219/#48317 route byte-level Llama "
-                    "configs to TokenizersBackend)"),
-    Mistokenization("olmo2", "GPT2Tokenizer", "5.2", "99",
+                    "configs to TokenizersBackend)",
+                    model_type="deepseek_v3", model_dir_from="5.7"),
+    Mistokenization("olmo2", "GPT2Tokenizer", "5.2", None,
                     "the config names GPT2Tokenizer; from 5.2.0 AutoTokenizer builds v5's GPT2Tokenizer, which "
-                    "rebuilds the pre-tokenizer from the vocabulary instead of taking the file's (all 70 olmo2 golden "
-                    "texts differ on 5.2.0-5.24.0; 4.57.6 GPT2TokenizerFast and 5.0-5.1 TokenizersBackend agree)"),
+                    "sets a bare ByteLevel pre-tokenizer (the GPT-2 regex) over the file's Split (cl100k regex) + "
+                    "ByteLevel; all 70 olmo2 golden texts differ on 5.2.0-5.24.0 (transformers #45920); 4.57.6 "
+                    "GPT2TokenizerFast and 5.0-5.1 TokenizersBackend agree. A model directory loads right from "
+                    "5.13.0, where the olmo2 model type maps to TokenizersBackend",
+                    model_type="olmo2", model_dir_from="5.13"),
 )
 
 
+def mistokenization(family: str, transformers: str) -> Mistokenization | None:
+    """The recorded mis-tokenization of ``family`` on this transformers version, if any."""
+    return next((m for m in MISTOKENIZATIONS if m.family == family and m.holds(transformers)), None)
+
+
+def model_type_of(family: str) -> str:
+    """The upstream model's ``model_type`` where the bisection recorded it (for the model-directory load), or ""."""
+    return next((m.model_type for m in MISTOKENIZATIONS if m.family == family and m.model_type), "")
+
+
 def autotokenizer_differs(transformers: str) -> dict[str, str]:
-    """family → the class AutoTokenizer builds, for the families it mis-tokenizes on this version (a family that
-    is not bundled in this checkout is listed too: callers intersect with what they have)."""
-    v = parse(transformers)
-    return {m.family: m.loaded_class for m in MISTOKENIZATIONS if parse(m.first) <= v < parse(m.until)}
+    """family → the class AutoTokenizer builds on the tokenizer files alone, for the families it mis-tokenizes on
+    this version (a family that is not bundled in this checkout is listed too: callers intersect with what they
+    have)."""
+    return {m.family: m.loaded_class for m in MISTOKENIZATIONS if m.holds(transformers)}

@@ -29,6 +29,8 @@ class Policy:
     supervise_reasoning: bool = True
     supervise_content: bool = True
     supervise_tool_calls: bool = True
+    #: Template text inside the body that no field holds (segment ``glue``); the model writes it.
+    supervise_glue: bool = True
     supervise_end_of_turn: bool = True
     supervise_separator: bool = False
     #: ``all``: every assistant turn; ``last``: only the final assistant message of the conversation.
@@ -50,6 +52,7 @@ class Policy:
             S.REASONING: self.supervise_reasoning,
             S.CONTENT: self.supervise_content,
             S.TOOL_CALL: self.supervise_tool_calls,
+            S.GLUE: self.supervise_glue,
             S.END_OF_TURN: self.supervise_end_of_turn,
             S.SEPARATOR: self.supervise_separator,
         }
@@ -65,7 +68,7 @@ class Policy:
 
 CANONICAL = Policy(
     name="canonical",
-    description="Header and generation-prompt suffix not supervised; reasoning, content, tool calls and the "
+    description="Header and generation-prompt suffix not supervised; reasoning, content, tool calls, glue and the "
     "end-of-turn token supervised; the separator after it not; straddling tokens supervised and reported.",
 )
 

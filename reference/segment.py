@@ -12,7 +12,8 @@ Inputs are the real render ``text``, the field spans found by :mod:`reference.ma
 2. the **end of turn** is the earliest learned end-of-turn string in the template text after the body's last
    field, and the **separator** the learned text that follows it;
 3. template text inside the body (``\\n</think>\\n\\n``, ``<tool_call>\\n<function=``) takes the label of the
-   field it leads into when that is a tool call, of the reasoning it closes, and otherwise of its neighbour.
+   tool call it leads into, of the reasoning or tool call it closes, or of the reasoning it opens; otherwise it
+   is ``glue`` (template text no field holds, such as a think frame on a turn without reasoning).
 
 An assistant message with no rendered field (empty content, no reasoning, no calls) is located by its header
 alone, searched forward from the previous message.
@@ -38,12 +39,30 @@ _segment = partial(tuple.__new__, S.Segment)
 _END = itemgetter(2)  # FieldSpan.end
 
 
-def _body_glue_part(prev: str | None, nxt: str | None) -> str:
+def _body_glue_part(prev: str | None, nxt: str | None, text: str, one_field: bool = False) -> str:
+    """The label of template text between two fields of one assistant body (``None``: the body's edge).
+
+    Markup that opens a tool call or closes reasoning or a call belongs to that field, and so does what opens
+    reasoning. Whitespace beside the answer stays ``content``: markers sit inside a field's own leading and
+    trailing whitespace (so ``|trim`` behaves), which the render may keep. Anything else (a think frame on a turn
+    without reasoning, a channel header before the answer, content parts printed as a list) is ``glue``: no
+    field holds it. Text between two pieces of one field (``one_field``: the empty ``<think></think>`` inside an
+    assistant's content, split around its reasoning) is that field's: the message holds it.
+    """
     if nxt == S.TOOL_CALL:
         return S.TOOL_CALL
-    if prev == S.REASONING:
+    if prev in (S.REASONING, S.TOOL_CALL):
+        return prev
+    if nxt == S.REASONING:
         return S.REASONING
-    return prev or nxt or S.CONTENT
+    if one_field or (not text.strip() and S.CONTENT in (prev, nxt)):
+        return S.CONTENT
+    return S.GLUE
+
+
+def _field_root(path: str) -> str:
+    """A field's path without the piece suffix markers add when they split one value (``<before-reasoning>``)."""
+    return path.split("<", 1)[0]
 
 
 def _last_user_index(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -236,16 +255,20 @@ class Segmenter:
 
     def _body_glue(self, turn: S.AssistantTurn) -> list[S.Segment]:
         start, end = turn.body
+        text = self.text
         own = [s for s in self.by_message.get(turn.message, []) if start <= s.start and s.end <= end]
         parts = [self.fields[s.field].part for s in own]
         out = []
-        cursor, prev = start, None
+        cursor, prev, prev_path = start, None, None
         for span, part in zip(own, parts):
+            path = _field_root(self.fields[span.field].path)
             if span.start > cursor:
-                out.append(_segment((cursor, span.start, _body_glue_part(prev, part), turn.message, "template")))
-            cursor, prev = max(cursor, span.end), part
+                out.append(_segment((cursor, span.start,
+                                     _body_glue_part(prev, part, text[cursor:span.start], path == prev_path),
+                                     turn.message, "template")))
+            cursor, prev, prev_path = max(cursor, span.end), part, path
         if end > cursor:
-            out.append(_segment((cursor, end, _body_glue_part(prev, None), turn.message, "template")))
+            out.append(_segment((cursor, end, _body_glue_part(prev, None, text[cursor:end]), turn.message, "template")))
         return out
 
     def _fill(self, segs: list[S.Segment]) -> list[S.Segment]:

@@ -22,17 +22,23 @@ HEADER = "header"  # role header written before an assistant turn (in the prompt
 GEN_PROMPT_SUFFIX = "gen_prompt_suffix"  # what the generation prompt adds after the header (Qwen3.5 "<think>\n")
 END_OF_TURN = "end_of_turn"  # the token the model emits to stop
 SEPARATOR = "separator"  # template text after the end-of-turn token (ChatML "\n")
+#: Template text inside an assistant turn's body that no message field holds and that frames no reasoning or
+#: tool call of its own: Qwen3.5's "\n</think>\n\n" on a turn without reasoning, gpt-oss's
+#: "<|channel|>final<|message|>" before an answer with no analysis. The model writes it (it is after the
+#: generation prompt), so profiles supervise it like the answer; explanations name it as template text.
+GLUE = "glue"
 OTHER = "other"  # template text outside assistant turns (other roles' headers, preambles, tool listings)
 
 PARTS = (
-    SYSTEM, USER, TOOL, HEADER, GEN_PROMPT_SUFFIX, REASONING, CONTENT, TOOL_CALL, END_OF_TURN, SEPARATOR, OTHER,
+    SYSTEM, USER, TOOL, HEADER, GEN_PROMPT_SUFFIX, REASONING, CONTENT, TOOL_CALL, GLUE, END_OF_TURN, SEPARATOR,
+    OTHER,
 )
 #: Parts that exist only inside an assistant turn's generated body.
-BODY_PARTS = frozenset({REASONING, CONTENT, TOOL_CALL})
+BODY_PARTS = frozenset({REASONING, CONTENT, TOOL_CALL, GLUE})
 #: One-letter codes used in human-readable snapshots.
 PART_CODES = {
     SYSTEM: "S", USER: "U", TOOL: "T", HEADER: "H", GEN_PROMPT_SUFFIX: "X", REASONING: "R", CONTENT: "C",
-    TOOL_CALL: "F", END_OF_TURN: "E", SEPARATOR: "N", OTHER: ".",
+    TOOL_CALL: "F", GLUE: "G", END_OF_TURN: "E", SEPARATOR: "N", OTHER: ".",
 }
 
 Source = Literal["field", "template"]

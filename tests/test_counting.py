@@ -117,3 +117,28 @@ def test_peers_page_counts_a_decline_on_a_refused_case_as_declined(decline_all, 
     n = len(decline_all.results)
     row = next(line for line in out.read_text().splitlines() if line.startswith("| tests.generators.counting"))
     assert f"| {n} | {n} | 0/0 | 0 |" in row
+
+
+def test_template_glue_is_named_as_template_text_not_answer_text():
+    """Qwen3.5 writes '\\n</think>\\n\\n' on a turn without reasoning; no field holds it. A generator that trains
+    the answer but not that frame is told so, not that it misses the answer (the label, not the mask, changed)."""
+    record = G.load_record("qwen3_5", "default", "plain_answer")
+    glue = [i for i, s in enumerate(record.segments) if "glue" in s.split("+")]
+    assert "".join(record.piece(i) for i in glue).endswith("</think>\n\n") and glue
+    canonical = record.mask("canonical")
+    assert all(canonical[i] for i in glue)  # supervised, as the model writes it
+    answer_only = [m if "glue" not in record.segments[i].split("+") else 0 for i, m in enumerate(canonical)]
+    outcome = compare(record, Answer.returned(record.input_ids, answer_only), "canonical")
+    assert outcome.verdict is Verdict.MASK_MISMATCH
+    assert set(outcome.under_supervised) == {record.segments[i] for i in glue} and not outcome.over_supervised
+    assert "template glue" in outcome.message and "answer text" not in outcome.message
+
+
+def test_check_names_glue_not_answer_text_for_a_generator_that_trains_the_answer(capsys):
+    """`lossmask check --case plain_answer` on qwen3_5 with a generator that supervises the answer but not the
+    '\\n</think>\\n\\n' frame: the explanation speaks of template glue and never says the answer text is missed."""
+    code = main(["check", f"{MOD}:trains_answer_not_glue", "--family", FAMILY, "--case", "plain_answer",
+                 "--details", "5"])
+    out = capsys.readouterr().out
+    assert code == 1  # the frame is supervised by the canonical profile, so it is a mismatch, not a pass
+    assert "template glue" in out and "does not supervise answer text" not in out

@@ -48,7 +48,7 @@ settings.register_profile("lossmask-fuzz", derandomize=False, **_COMMON)
 PROMPT_PARTS = frozenset({S.SYSTEM, S.USER, S.TOOL})
 KNOB_PART = {"supervise_header": S.HEADER, "supervise_gen_prompt_suffix": S.GEN_PROMPT_SUFFIX,
              "supervise_reasoning": S.REASONING, "supervise_content": S.CONTENT,
-             "supervise_tool_calls": S.TOOL_CALL, "supervise_end_of_turn": S.END_OF_TURN,
+             "supervise_tool_calls": S.TOOL_CALL, "supervise_glue": S.GLUE, "supervise_end_of_turn": S.END_OF_TURN,
              "supervise_separator": S.SEPARATOR}
 
 

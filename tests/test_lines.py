@@ -77,6 +77,38 @@ def test_environment_check_finds_what_the_bisection_recorded():
     assert all(h.tokenization.texts > 0 for h in env.families)
 
 
+def test_model_directory_load_is_what_the_bisection_recorded():
+    """Where the tokenizer files alone load wrongly, the same files beside a config.json naming the model type
+    (a model directory) load right exactly from the release the bisection recorded (deepseek_v3 5.7, olmo2 5.13)."""
+    env = environment.check()
+    for h in env.families:
+        if h.status != environment.TOKENIZES_DIFFERENTLY:
+            assert h.model_dir is None, h.family  # measured only where the files alone load wrongly
+            continue
+        recorded = matrix.mistokenization(h.family, TRANSFORMERS)
+        assert h.model_dir is not None and h.model_type == recorded.model_type
+        assert h.model_dir.texts == h.tokenization.texts
+        assert (h.model_dir.differing == 0) == recorded.model_dir_right(TRANSFORMERS), (h.family, h.model_dir)
+        if h.model_dir.differing == 0:
+            assert h.model_dir.loaded_class == "TokenizersBackend"
+            assert "model's directory" in h.fix and "a model directory) it loads TokenizersBackend" in \
+                h.summary(env.versions)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_doctor_per_family_exit_code(family, capsys):
+    """`lossmask doctor --family F` exits 1 exactly for a family recorded as mis-tokenized on this line (5.24.0:
+    olmo2 only; 5.16.1: deepseek_v3 and olmo2), naming it and the class; 0 for every other family."""
+    rc = main(["doctor", "--family", family])
+    printed = capsys.readouterr().out
+    wrong = _recorded_mistokenizations()
+    assert rc == (1 if family in wrong else 0), printed
+    if family in wrong:
+        assert f"✗ {family}: " in printed and wrong[family] in printed
+    else:
+        assert "1 fine, 0 with problems" in printed
+
+
 def test_doctor_cli_exit_code_and_names(tmp_path, capsys):
     """`lossmask doctor` exits 1 naming the family and the class AutoTokenizer built where it is wrong (5.16.1:
     deepseek_v3 as LlamaTokenizer), 0 where every family is fine; --json says the same."""

@@ -100,7 +100,7 @@ def test_qwen3_5_empty_reasoning_straddle_is_reported():
     any_rule, all_rule = seg.mask("canonical"), seg.mask("strict-straddle")
     (t,) = any_rule.straddles
     assert seg.text[slice(*seg.offsets[t])] == "\n\n"
-    assert seg.token_parts()[t] == "gen_prompt_suffix+content"
+    assert seg.token_parts()[t] == "gen_prompt_suffix+glue"  # the empty think frame: template text, no field
     assert any_rule.loss_mask[t] == 1 and all_rule.loss_mask[t] == 0
     assert all_rule.straddles == [t]
 

@@ -241,3 +241,35 @@ def test_case_times_leave_out_the_generators_start_up(tmp_path):
     times = [float(c.get("time")) for c in root.iter("testcase")]
     assert len(times) == 3 and all(0 < t < slow_start.STARTUP_SECONDS for t in times), times
     assert [r.seconds for r in outcome.results] == pytest.approx(times, abs=0.001)
+
+
+def test_prepare_compiles_the_chat_template_so_the_first_case_does_not_pay_for_it(monkeypatch):
+    """transformers compiles a chat template once per process; the worker does it while preparing (untimed), so
+    the first case of a template is timed like every other (counted by jinja2 compilations, not by a clock)."""
+    import uuid
+
+    import jinja2
+
+    from lossmask.cases import load_cases
+    from lossmask.reference.render import render
+    from lossmask.runner.worker import Tokenizers
+
+    compiled: list[str] = []
+    original = jinja2.Environment.from_string
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(source if isinstance(source, str) else "")
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "from_string", counting)
+    # a template string this process has never compiled (transformers' cache is keyed by the template text)
+    template = assets.bundled_template(FAMILY, VARIANT) + "{# " + uuid.uuid4().hex + " #}"
+    req = {"family": FAMILY, "variant": VARIANT, "tokenizer_dir": str(assets.materialize(FAMILY)),
+           "chat_template": template}
+    state = Tokenizers().prepare(req)
+    assert any(template in s for s in compiled)  # as apply_chat_template and as the reference's render compile it
+    case = next(c for c in load_cases() if c.id == "plain_answer")
+    compiled.clear()
+    state.fresh().apply_chat_template(case.messages, tokenize=False)
+    render(state.fresh(), template, case.messages)
+    assert not any(template in s for s in compiled)  # each case render found its template compiled

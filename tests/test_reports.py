@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lossmask.cli import main
 from lossmask.compare import Outcome, Verdict
@@ -69,6 +71,16 @@ def test_junit_class_names_keep_dotted_variants_in_one_class(tmp_path):
     reports.write_junit(outcome, tmp_path / "j.xml")
     for case in ET.parse(tmp_path / "j.xml").getroot().iter("testcase"):
         assert case.get("classname").count(".") == 2
+
+
+@given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), unique=True, max_size=12))
+def test_junit_class_names_are_valid_and_distinct_for_any_family_and_variant(labels):
+    """Any text (dots, spaces, slashes, non-ASCII, empty): three dot-separated identifiers, one per template."""
+    names = reports.junit_classnames(labels)
+    assert set(names) == set(labels)
+    assert len(set(names.values())) == len(labels)
+    for name in names.values():
+        assert re.fullmatch(r"lossmask\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", name), name
 
 
 def test_junit_failure_body_is_the_compact_context_not_json(qwen35, tmp_path):

@@ -233,3 +233,29 @@ def test_zoo_found_classes_now_segment_with_invariants(candidates, name, scenari
     out = classify.run_scenario(tok, t.text(), scenarios.by_id(scenario), False)
     assert out.status == "segmented", f"{why}: {out.reason}"
     assert out.checks.violations == [] and out.checks.fields_rendered >= 1
+
+
+def test_every_fixed_class_is_in_the_limitations_table():
+    """docs/limitations.md names the zoo template and scenario each fixed class is tested on."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "limitations.md").read_text(encoding="utf-8")
+    missing = [f"{name} / {scenario}" for name, scenario, _ in FIXED if f"`{name}` / `{scenario}`" not in doc]
+    assert missing == []
+
+
+def test_every_decline_kind_the_reference_raises_is_a_documented_limitation():
+    """A zoo decline is ranked by its ``kind``: each kind raised in reference/ has a row in docs/limitations.md."""
+    import re
+    from pathlib import Path
+
+    from lossmask.reference.errors import PROBE_REFUSED
+    from lossmask.reference.render_limits import RenderLimitExceeded
+
+    root = Path(__file__).resolve().parent.parent
+    raised = {m for f in (root / "reference").glob("*.py")
+              for m in re.findall(r'kind="([a-z_]+)"', f.read_text(encoding="utf-8"))}
+    assert {"markers_change_render", "no_offsets"} <= raised  # the scan finds the raise sites
+    doc = (root / "docs" / "limitations.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)`", doc, flags=re.MULTILINE))
+    assert raised | {PROBE_REFUSED, RenderLimitExceeded.kind} <= documented

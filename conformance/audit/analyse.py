@@ -23,6 +23,7 @@ from ..compare import Outcome, Verdict, compare
 from ..runner.limits import Limits
 from . import findings as F
 from . import tally as T
+from .attribution import SampleEnvironment, load_user_tokenizer
 from .isolated import IsolatedGenerator
 from .readers import BadBytes, Record
 
@@ -44,6 +45,10 @@ class AuditConfig:
     #: Limits of the reference's renders (None: the process default, see lossmask.reference.render_limits).
     render_seconds: float | None = None
     render_max_chars: int | None = None
+    #: The environment check's note when ``AutoTokenizer`` mis-tokenizes the audited tokenizer on this
+    #: transformers (set by :func:`lossmask.audit.run.audit`): generator answers it explains exactly are judged
+    #: ``environment`` (:mod:`lossmask.audit.attribution`), not the generator's divergence.
+    environment: tuple[str, ...] = ()
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.template_kwargs)
@@ -55,6 +60,13 @@ class WorkerState:
     scanner: F.LiteralScanner
     generator: Any = None
     profiles: dict[str, Any] = field(default_factory=dict)
+    #: ``AutoTokenizer`` as users load it, only where the environment check flagged it (loaded on first need).
+    user_tokenizer: Any = None
+
+    def autotokenizer(self) -> Any:
+        if self.user_tokenizer is None:
+            self.user_tokenizer = load_user_tokenizer(self.loaded)
+        return self.user_tokenizer
 
 
 _STATE: dict[AuditConfig, WorkerState] = {}
@@ -76,6 +88,13 @@ def state_for(config: AuditConfig) -> WorkerState:
                             dict(PROFILES))
         _STATE[config] = state
     return state
+
+
+def carry_state(old: AuditConfig, new: AuditConfig) -> None:
+    """Let ``new`` (``old`` with the environment note added) use the state ``old`` built in this process, so
+    its generator worker is not started twice."""
+    if old in _STATE:
+        _STATE[new] = _STATE.pop(old)
 
 
 def close_generators() -> None:
@@ -180,6 +199,7 @@ FINDING_OF = {
     Verdict.LENGTH_MISMATCH: F.GENERATOR_INVALID_OUTPUT, Verdict.ERROR: F.GENERATOR_ERROR,
     Verdict.TIMEOUT: F.GENERATOR_TIMEOUT, Verdict.NOT_JUDGED: F.GENERATOR_ERROR,
     Verdict.TOKEN_DIVERGENCE: F.GENERATOR_DIVERGENCE, Verdict.MASK_MISMATCH: F.GENERATOR_MISMATCH,
+    Verdict.ENVIRONMENT: F.ENVIRONMENT,
 }
 
 
@@ -193,7 +213,8 @@ def compare_generator(state: WorkerState, config: AuditConfig, seg: Any, masks: 
     answer = gen(record.index, messages, tools, config.kwargs())
     expected = G.record_of(seg, masks, state.loaded.family, state.loaded.variant, f"sample {record.index}")
     decode = lambda ids: state.loaded.tokenizer.decode(ids, skip_special_tokens=False)  # noqa: E731
-    outcome = compare(expected, answer, claimed, decode)
+    env = SampleEnvironment(config.environment, seg.text, state.autotokenizer) if config.environment else None
+    outcome = compare(expected, answer, claimed, decode, env=env)
     kind = FINDING_OF.get(outcome.verdict)
     if kind is not None:
         out.finding(kind, record.index, record.line, _finding_message(outcome, claimed), record.payload)

@@ -26,6 +26,9 @@ GENERATOR_ERROR = "generator-error"
 GENERATOR_TIMEOUT = "generator-timeout"
 GENERATOR_UNSUPPORTED = "generator-unsupported"
 GENERATOR_INVALID_OUTPUT = "generator-invalid-output"
+#: The generator's ids differ from the reference's exactly as this transformers' AutoTokenizer makes them differ
+#: (``lossmask doctor`` names the cause): the environment, not the generator.
+ENVIRONMENT = "environment"
 
 
 def special_tokens(tokenizer: Any) -> list[str]:

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from ..atomic import write_text
 from ..jsontext import json_text
 from ..errors import UsageError
 from . import engines
-from .analyse import AuditConfig, close_generators, state_for
+from ..environment import TOKENIZES_DIFFERENTLY
+from .analyse import AuditConfig, carry_state, close_generators, state_for
 from .progress import AuditProgress
 from .readers import DEFAULT_MAX_SAMPLE_BYTES, Source
 from .tally import Tally
@@ -41,6 +43,10 @@ def audit(data: str | os.PathLike[str], config: AuditConfig, *, engine: str = "l
     if engine == "ray" or workers > 1:
         close_generators()  # each worker process starts its own generator worker
     env = environment_of(config.tokenizer)  # what this transformers does to the tokenizer, attached to the report
+    if config.generator and env["status"] == TOKENIZES_DIFFERENTLY:
+        noted = replace(config, environment=(env["summary"],))  # per-sample `environment` verdicts
+        carry_state(config, noted)
+        config = noted
     records = source.records(limit, max_sample_bytes)
     bar = AuditProgress(source, limit) if show_progress else None
     start = time.perf_counter()

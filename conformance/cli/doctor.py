@@ -22,6 +22,9 @@ For the installed transformers and tokenizers, load every bundled family the way
 directory), compare its ids with the tokenizer file's own `tokenizers` encoding on the fixture texts, and render
 every chat template on the corpus against the goldens of this transformers line. Per family: fine,
 tokenizes_differently (how many texts, the class AutoTokenizer built, the fix) or renders_differently.
+Where the tokenizer files alone load wrongly, the same files are also loaded beside a config.json naming the
+model's model_type (the "model directory" column: some transformers lines map the model type to the right
+class, so loading from the model's own directory is right while a tokenizer-only directory is not).
 --tokenizer runs the tokenization check on your own tokenizer instead.
 
 Exit codes: 0 everything is fine, 1 something tokenizes or renders differently (or cannot load), 2 usage.
@@ -70,12 +73,15 @@ def _print(env, own: bool) -> None:
     out.print(f"transformers {v['transformers']}, tokenizers {v['tokenizers']}, jinja2 {v['jinja2']} · {where}"
               + ("" if own else f" · goldens: {env.line}"), highlight=False)
     table = Table(title_justify="left")
-    for col in ("family", "status", "AutoTokenizer class", "texts differing", "renders differing"):
-        table.add_column(col, justify="left" if col in ("family", "status", "AutoTokenizer class") else "right")
+    for col in ("family", "status", "AutoTokenizer class", "texts differing", "model directory",
+                "renders differing"):
+        table.add_column(col, justify="right" if col.endswith("differing") else "left")
     for h in env.families:
-        t = h.tokenization
+        t, m = h.tokenization, h.model_dir
         table.add_row(h.family, f"[{STYLE[h.status]}]{h.status}[/]", t.loaded_class if t else "–",
-                      f"{t.differing}/{t.texts}" if t else "–", "–" if own else f"{len(h.render_drift)}/{h.renders}")
+                      f"{t.differing}/{t.texts}" if t else "–",
+                      f"{m.loaded_class} {m.differing}/{m.texts}" if m else "–",
+                      "–" if own else f"{len(h.render_drift)}/{h.renders}")
     out.print(table)
     for h in env.families:
         if not h.ok:

@@ -23,7 +23,9 @@ from .outcome import TextOp, TokenRow
 #: How a segment label reads in an explanation.
 PHRASES = {
     "header": "the role header", "gen_prompt_suffix": "the generation-prompt suffix", "reasoning": "reasoning",
-    "content": "answer text", "tool_call": "tool calls", "end_of_turn": "the end-of-turn token",
+    "content": "answer text", "tool_call": "tool calls",
+    "glue": "template glue (template text inside the turn that no field holds)",
+    "end_of_turn": "the end-of-turn token",
     "separator": "the separator after end-of-turn", "system": "system text", "user": "user text",
     "tool": "tool output", "other": "template text outside assistant turns",
 }

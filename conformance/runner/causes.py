@@ -138,6 +138,7 @@ class CauseGroup:
                 "records": len(self.results), "templates": self.templates,
                 "over_supervised": list(self.cause.over), "under_supervised": list(self.cause.under),
                 "divergence": self.cause.divergence.value if self.cause.divergence else None,
+                "answered": self.cause.answered,
                 "cases": [f"{r.family}/{r.variant}/{r.case}" for r in self.results]}
 
 

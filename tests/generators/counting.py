@@ -23,3 +23,13 @@ def raises_on_refusals(tokenizer, messages, tools=None, **kw):
     """Right wherever the template renders; lets the template's refusal propagate where it refuses."""
     r = compute(tokenizer, tokenizer.chat_template, messages, tools, kw, "canonical")
     return list(r.input_ids), list(r.loss_mask)
+
+
+def trains_answer_not_glue(tokenizer, messages, tools=None, **kw):
+    """The canonical mask less the template glue (think frames no field holds): right about the answer, wrong only
+    about template text, so an explanation must name glue, never answer text."""
+    from lossmask.reference import segment
+
+    seg = segment(tokenizer, tokenizer.chat_template, messages, tools, kw)
+    mask = seg.mask("canonical").loss_mask
+    return list(seg.input_ids), [0 if "glue" in p.split("+") else m for p, m in zip(seg.token_parts(), mask)]
