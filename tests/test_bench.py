@@ -90,3 +90,44 @@ def test_dataset_bench_runs_floor_and_lossmask_with_the_same_ids(tmp_path):
     assert "seconds" in rows["floor/1"] and "seconds" in rows["lossmask/1"], rows
     assert rows["floor/1"]["tokens"] == rows["lossmask/1"]["tokens"] > 0
     assert out["agreement"]["floor"]["same_input_ids"] == 12
+
+
+def test_dataset_agreement_names_the_profile_that_gives_the_other_labels(tmp_path):
+    """A peer that also supervises the separator after end-of-turn differs from the canonical labels on exactly
+    the separator tokens, and equals lossmask's ``slime-qwen3_5`` profile (canonical + separator) on every row."""
+    from lossmask import assets
+    from lossmask.bench.dataset import compare, write_dataset
+    from lossmask.reference import labels_batch
+
+    loaded = assets.load_bundled("qwen2_5")
+    data = tmp_path / "data.jsonl"
+    write_dataset(data, loaded.tokenizer, loaded.chat_template, 4)
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    convs, tools = [r["messages"] for r in rows], [r["tools"] for r in rows]
+    mine = labels_batch(loaded.tokenizer, convs, tools)
+    peer = labels_batch(loaded.tokenizer, convs, tools, profile="slime-qwen3_5")
+    out = compare({"lossmask": mine, "trl": peer}, loaded, loaded.chat_template, data)["trl"]
+    assert out["same_input_ids"] == 4 and out["same_labels"] == 0
+    assert set(out["differing_tokens_by_part"]) == {"separator"}
+    assert out["differing_tokens_by_side"] == {"trl supervises, lossmask not": out["differing_tokens_by_part"]["separator"]}
+    assert out["same_labels_by_profile"]["slime-qwen3_5"] == 4 and out["same_labels_by_profile"]["canonical"] == 0
+
+
+def test_markdown_names_families_that_were_not_measured():
+    from lossmask.bench import markdown
+
+    doc = {"summary": {"median_ratios": {}, "per_size": {}}, "families": [], "reference_over_floor": None,
+           "errors": ["gemma2: the template renders none of the benchmark shapes"]}
+    text = "\n".join(markdown.ratios(doc))
+    assert "Families not measured" in text and "gemma2: the template renders none" in text
+
+
+def test_a_template_without_a_system_role_gets_a_shape_without_one():
+    from lossmask import assets
+    from lossmask.bench import conversations
+
+    loaded = assets.load_bundled("gemma2")  # its template raises "System role not supported"
+    feats, dropped = conversations.shape_for(loaded.tokenizer, loaded.chat_template)
+    assert feats["system"] is False and any("System role not supported" in d for d in dropped)
+    messages, _ = conversations.build(4, feats)
+    assert messages[0]["role"] == "user"

@@ -52,6 +52,16 @@ def test_hash_mismatch_and_bad_bytes_are_one_line_problems(tmp_path):
     assert found["binary"].problem == "not UTF-8 (byte 0)" and found["binary"].origin == "unknown"
 
 
+def test_a_template_is_rendered_from_its_exact_bytes(tmp_path):
+    """CRLF line ends are kept: the text rendered is the text whose sha256 the index checks."""
+    import hashlib
+
+    data = b"{% for m in messages %}{{ m.content }}\r\n{% endfor %}"
+    (tmp_path / "crlf.jinja").write_bytes(data)
+    (t,) = corpus.load(tmp_path).templates
+    assert t.text().encode("utf-8") == data and t.sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_tokenizer_choice_is_by_data(candidates):
     own = choose.choose(BY_NAME["openai-gpt-oss-120b"].text(), candidates)
     assert (own.family, own.how) == ("gpt_oss", "own")

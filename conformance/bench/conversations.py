@@ -22,9 +22,10 @@ WORDS = ("alpha beta gamma delta river mountain cloud number answer question mar
          "model token loss mask window garden piano history report table value result step plan check").split()
 CITIES = ("Paris", "Tokyo", "Lima", "Oslo", "Cairo", "Quito")
 
-#: Feature sets tried in order: the full shape first, then without tools, then without reasoning, then plain.
-SHAPES = ({"reasoning": True, "tools": True}, {"reasoning": True, "tools": False},
-          {"reasoning": False, "tools": True}, {"reasoning": False, "tools": False})
+#: Feature sets tried in order: the full shape first, then without tools, then without reasoning, then plain;
+#: each with a system message, then (templates that refuse the system role, such as Gemma 2's) without one.
+SHAPES = tuple({"reasoning": r, "tools": t, "system": sys_}
+               for sys_ in (True, False) for r, t in ((True, True), (True, False), (False, True), (False, False)))
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -35,7 +36,8 @@ def build(turns: int, feats: dict[str, bool] | None = None, seed: int = 0) -> tu
     """``(messages, tools)`` for ``turns`` user/assistant turns with the given features (default: all)."""
     feats = feats or SHAPES[0]
     rng = random.Random(seed)
-    messages: list[dict] = [{"role": "system", "content": "You are a careful assistant. " + _text(rng, 12)}]
+    system = "You are a careful assistant. " + _text(rng, 12)  # drawn either way: the rest stays the same text
+    messages: list[dict] = [{"role": "system", "content": system}] if feats.get("system", True) else []
     uses_tools = False
     for t in range(turns):
         messages.append({"role": "user", "content": f"Question {t}: " + _text(rng, 25)})

@@ -134,9 +134,17 @@ def summarise(runs: list[dict[str, Any]], count: int, workers: tuple[int, ...], 
 
 def compare(kept: dict[str, dict[str, Any]], loaded: Any, template: str, data: Path) -> dict[str, Any]:
     """Token streams and labels of the three methods, row by row; label differences named by part."""
-    from lossmask.reference import segment
+    from lossmask.reference import PROFILES, segment
+    from lossmask.reference.batch import labels_from_mask
 
     rows = [json.loads(line) for line in data.read_text().splitlines()]
+    segments: dict[int, Any] = {}
+
+    def seg_of(k: int) -> Any:
+        if k not in segments:
+            segments[k] = segment(loaded.tokenizer, template, rows[k]["messages"], rows[k]["tools"])
+        return segments[k]
+
     out: dict[str, Any] = {}
     base = kept.get("lossmask", {})
     for method in ("floor", "trl"):
@@ -153,13 +161,20 @@ def compare(kept: dict[str, dict[str, Any]], loaded: Any, template: str, data: P
                     continue
                 if theirs["input_ids"][k] != base["input_ids"][k]:
                     continue
-                seg = segment(loaded.tokenizer, template, rows[k]["messages"], rows[k]["tools"])
-                names = seg.token_parts()
+                names = seg_of(k).token_parts()
                 for t, (x, y) in enumerate(zip(a, b)):
                     if x != y:
                         parts[names[t]] += 1
                         where["trl supervises, lossmask not" if y == -100 else "lossmask supervises, trl not"] += 1
+            # Which lossmask profile, if any, gives TRL's labels: rows identical under each (the benchmark's
+            # labels are canonical; a named difference such as the separator is one profile knob).
+            by_profile = {}
+            for name, policy in PROFILES.items():
+                by_profile[name] = sum(
+                    theirs["input_ids"][k] == base["input_ids"][k] and theirs["labels"][k] == labels_from_mask(
+                        seg_of(k).input_ids, seg_of(k).mask(policy).loss_mask)
+                    for k in range(min(len(rows), len(theirs["labels"]))))
             entry.update({"same_labels": same, "differing_tokens_by_part": dict(parts.most_common()),
-                          "differing_tokens_by_side": dict(where)})
+                          "differing_tokens_by_side": dict(where), "same_labels_by_profile": by_profile})
         out[method] = entry
     return out

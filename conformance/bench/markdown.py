@@ -90,6 +90,9 @@ def ratios(report: dict[str, Any]) -> list[str]:
             for name, why in r["skipped"].items():
                 if name in LABELS and (why.startswith("not measured") or why.startswith("raised")):
                     skips.setdefault(LABELS[name], set()).add(why.removeprefix("not measured: "))
+    if report.get("errors"):
+        lines += ["", "Families not measured (each one line from the run): "
+                  + " / ".join(" ".join(e.split())[:300] for e in report["errors"]) + "."]
     if skips:
         lines += ["", "Not measured: " + "; ".join(f"{label}: {' / '.join(sorted(whys))}"
                                                   for label, whys in sorted(skips.items())) + "."]
@@ -180,6 +183,12 @@ def dataset(report: dict[str, Any]) -> list[str]:
         lines += ["", f"Same masks? Token streams: {a['same_input_ids']:,} of {a['rows']:,} conversations identical "
                   f"to TRL's; labels identical on {a.get('same_labels', 0):,}. Differing tokens by the reference's "
                   f"part label: {diff}" + (f" ({sides})" if sides else "") + "."]
+        matching = [name for name, n in a.get("same_labels_by_profile", {}).items() if n == a["rows"]]
+        if a.get("same_labels_by_profile"):
+            lines += ["", "Rows whose labels equal TRL's under each lossmask profile: "
+                      + ", ".join(f"`{name}` {n:,}" for name, n in a["same_labels_by_profile"].items())
+                      + (f" of {a['rows']:,} (" + ", ".join(f"`{m}`" for m in matching)
+                         + " gives TRL's labels on every row)." if matching else f" of {a['rows']:,}.")]
     if "floor" in agree:
         lines += ["", f"Token streams identical to the floor pipeline's: {agree['floor']['same_input_ids']:,} of "
                   f"{agree['floor']['rows']:,}."]

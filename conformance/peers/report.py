@@ -24,6 +24,12 @@ CATEGORIES = ("single_turn", "multi_turn", "tool_call", "adversarial")
 #: Report formats this page can count: format 1 predates the counting rules (a decline on a refused case was a
 #: pass), so its numbers cannot be shown next to format 2 ones; such a report is listed as left out, by name.
 FORMATS = {2}
+#: What the slime checkouts the rows name are (slime is not on PyPI: a row's version is the checkout's commit).
+SLIME_CHECKOUTS = {
+    "git 624b824a8": "THUDM/slime main at 624b824a8 (2026-08-21)",
+    "git 24c53be91": "THUDM/slime PR #1994 head 24c53be91 (refs/pull/1994/head, 2026-05-30; open, not merged): the "
+                     "redesign without tokenizer_type, driven through its own get_loss_mask_result",
+}
 #: Frameworks the issue names that have no row, with the reason (install/import attempts recorded by hand, since
 #: there is no run to derive them from).
 NOT_RUN = {
@@ -215,6 +221,9 @@ def render(reports: list[PeerReport], skipped: list[str] | None = None) -> str:
         "| framework | version | transformers | cases | declined | pass/ran | refused | mask mismatch | token divergence | environment | other failures |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    named = sorted({rep.version for rep in reports if rep.version in SLIME_CHECKOUTS})
+    if named:
+        lines[-2:-2] = ["slime checkouts: " + "; ".join(f"`{v}` = {SLIME_CHECKOUTS[v]}" for v in named) + ".", ""]
     for rep in reports:
         t = Tally.of(r.verdict for r in rep.results)
         other = t.failed - t[Verdict.MASK_MISMATCH] - t[Verdict.TOKEN_DIVERGENCE]

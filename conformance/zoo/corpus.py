@@ -36,7 +36,8 @@ class ZooTemplate:
     problem_kind: str | None = None
 
     def text(self) -> str:
-        return self.path.read_text(encoding="utf-8")
+        """The file's text exactly (no newline translation: the bytes the sha256 was taken of, decoded)."""
+        return self.path.read_bytes().decode("utf-8")
 
 
 @dataclass(frozen=True)
