@@ -14,7 +14,9 @@ import gzip
 import importlib.util
 import json
 import random
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from lossmask.audit import synthetic as S
 from lossmask.cli import main
 from lossmask.runner.limits import Limits
 
-from .test_isolation import lines, tag  # noqa: F401 - the fixture that fails a test leaving processes behind
+from .test_isolation import _cli, lines, tag, tagged  # noqa: F401 - tag: the fixture that fails a test leaving processes behind
 
 FAMILY = "qwen2_5"
 HOSTILE = "tests.generators.hostile"
@@ -111,6 +113,28 @@ def test_generator_stdout_never_reaches_the_json_report(tag, clean, capsys, name
                  "--json", "-", "--workers", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["samples"] == N and report["findings"] == {} and "forged" not in report
+
+
+@pytest.mark.parametrize("sig,workers,code", [(signal.SIGTERM, 2, 143), (signal.SIGINT, 1, 130),
+                                               (signal.SIGKILL, 2, -9)])
+def test_stopping_audit_stops_every_process(tag, tmp_path, sig, workers, code):
+    """Before, SIGTERM on ``audit --workers 2`` waited for pool workers hanging in the generator (forever), and
+    SIGKILL left them running; now the pool is killed and each pool worker dies with the audit."""
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(line_of([GOOD[0], {"role": "assistant", "content": f"a{i}"}]).decode() for i in range(4)))
+    proc = _cli({}, "audit", str(data), "--family", FAMILY, "--generator", f"{HOSTILE}:hangs_with_children",
+                "--workers", str(workers), "--chunk-size", "1", "--timeout", "300", "--no-progress")
+    deadline = time.monotonic() + 240
+    while sum(1 for p in tmp_path.iterdir() if p.name.startswith("hanging")) < workers:
+        assert time.monotonic() < deadline, "the generators never started hanging"
+        time.sleep(0.1)
+    time.sleep(0.5)  # let the trees finish forking
+    assert len(tagged(tag)) >= 6 * workers
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in err and len(lines(err)) == 1
 
 
 # -- readers ----------------------------------------------------------------------------------------------------

@@ -63,6 +63,11 @@ def test_template_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
     chat.write_text(f"[{U}, {A}]")
     assert main(["mask", "--family", "qwen3", "--template", str(template), "--messages", str(chat)]) == 2
     assert f"{template}: template is not UTF-8" in one_line(capsys)
+    data = tmp_path / "data.jsonl"
+    data.write_text(f"[{U}, {A}]\n")
+    assert main(["audit", str(data), "--family", "qwen3", "--template", str(template), "--no-progress",
+                 "--json", "-"]) == 2
+    assert f"{template}: template is not UTF-8" in one_line(capsys)
 
 
 @pytest.fixture

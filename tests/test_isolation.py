@@ -161,10 +161,27 @@ def test_bad_timeouts_are_usage_errors(capsys, command, flag, value):
     assert len(errors) == 1 and flag in errors[0] and "Traceback" not in err  # after argparse's usage text
 
 
+@pytest.mark.parametrize("argv", [["--memory-limit", "-1"], ["--memory-limit", "lots"], ["--jobs", "0"],
+                                  ["--render-max-chars", "0"]])
+def test_bad_limits_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "reference", *argv])
+    assert info.value.code == 2
+    errors = [line for line in lines(capsys.readouterr().err) if line.startswith("lossmask check: error: ")]
+    assert len(errors) == 1 and argv[0] in errors[0]
+
+
 @pytest.mark.parametrize("kw", [{"timeout": -1}, {"timeout": float("inf")}, {"timeout": float("nan")}, {"jobs": 0}])
 def test_bad_options_are_usage_errors_from_the_api(kw):
     with pytest.raises(UsageError):
         run("reference", TWO, **kw)
+
+
+@pytest.mark.parametrize("kw", [{"memory_mib": -1}, {"memory_mib": 1.5}, {"startup_timeout": float("inf")},
+                                {"prepare_timeout": 0}, {"render_seconds": float("nan")}, {"render_max_chars": 0}])
+def test_bad_limits_are_usage_errors_from_the_api(kw):
+    with pytest.raises(UsageError):
+        Limits(**kw)
 
 
 # -- 2. process isolation ---------------------------------------------------------------------------------------

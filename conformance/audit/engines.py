@@ -8,12 +8,16 @@ that holds one is what the tokenizers library warns about.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 
+from ..runner.supervise import die_with_parent
 from .analyse import AuditConfig, analyse_chunk
 from .readers import Record
 from .tally import Tally
@@ -49,16 +53,20 @@ def run_local(config: AuditConfig, records: Iterable[Record], workers: int, chun
     chunks = chunked(records, chunk_size)
     forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
     ctx = multiprocessing.get_context("fork" if forkable else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending: dict[Future, list[Record]] = {}
+    # A pool worker dies with this process, even when it is SIGKILLed (its generator supervisor then kills the
+    # generator's tree): otherwise it would outlive the audit, hanging in a generator.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=functools.partial(die_with_parent, os.getpid(), signal.SIGKILL))
+    pending: dict[Future, list[Record]] = {}
 
-        def fill() -> None:
-            while len(pending) < 2 * workers:
-                chunk = next(chunks, None)
-                if chunk is None:
-                    return
-                pending[pool.submit(analyse_chunk, config, chunk)] = chunk
+    def fill() -> None:
+        while len(pending) < 2 * workers:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            pending[pool.submit(analyse_chunk, config, chunk)] = chunk
 
+    try:
         fill()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -68,4 +76,27 @@ def run_local(config: AuditConfig, records: Iterable[Record], workers: int, chun
                 if progress:
                     progress(len(chunk), chunk[-1])
             fill()
+    except BaseException:
+        _kill_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return total
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupted (Ctrl-C, SIGTERM) or failed: kill the pool's processes now instead of waiting for their chunks.
+
+    Waiting (what leaving a ``with ProcessPoolExecutor`` block does) never ends when a worker is inside a
+    generator that hangs. A killed worker's generator supervisor gets its parent-death signal and kills the
+    generator's whole tree. ``kill_workers`` is Python 3.14's API; before it, the pool's own process table.
+    """
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+    else:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                proc.kill()
+            except (OSError, ValueError, AttributeError):
+                pass
+    pool.shutdown(wait=False, cancel_futures=True)

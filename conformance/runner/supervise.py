@@ -43,6 +43,14 @@ def _prctl(option: int, value: int) -> bool:
         return False
 
 
+def die_with_parent(parent: int, sig: int) -> None:
+    """Ask the kernel for ``sig`` when the thread that started this process dies (even by SIGKILL); exit now if
+    ``parent`` died before the signal was armed."""
+    _prctl(PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _parents() -> dict[int, list[int]]:
     """ppid → children, from ``/proc/*/stat`` (empty where there is no ``/proc``)."""
     children: dict[int, list[int]] = {}
@@ -148,9 +156,7 @@ def main(argv: list[str]) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # the harness died before the death signal was armed
-        os._exit(1)
+    die_with_parent(parent, signal.SIGTERM)
     status = None
     try:
         child = os.fork()
