@@ -18,7 +18,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import psutil
 import pytest
 
 from lossmask.cli import main
@@ -26,22 +25,12 @@ from lossmask.errors import HarnessError, UsageError
 from lossmask.runner import Selection, engine, reports, run
 from lossmask.runner.limits import Limits
 
+from .procs import tagged
+
 HOSTILE = "tests.generators.hostile"
 JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_hostile.py'}"
 TWO = Selection(families=["qwen2_5"], case_ids=["plain_answer", "user_last"])
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def tagged(tag: str) -> list[psutil.Process]:
-    """Live (not zombie) processes whose environment carries ``tag``."""
-    out = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE and proc.environ().get("LOSSMASK_TEST_TAG") == tag:
-                out.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
-    return out
 
 
 def survivors(tag: str, wait: float = 5.0) -> list[str]:

@@ -25,23 +25,13 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SCRATCH = Path(tempfile.mkdtemp(prefix="lossmask-isolation-"))
 HOSTILE = "tests.generators.hostile"
-
-
-def tagged(tag: str) -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter(["pid"]):
-        try:
-            if p.status() != psutil.STATUS_ZOMBIE and p.environ().get("LOSSMASK_TEST_TAG") == tag:
-                out.append(p)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            pass
-    return out
+sys.path.insert(0, str(ROOT))
+from tests.procs import tagged  # noqa: E402 - the same survivor count as the tests
 
 
 def fresh() -> tuple[str, Path]:
@@ -149,6 +139,9 @@ def sleeper() -> None:
 
 
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__.strip())
+        return
     try:
         for what in sys.argv[1:] or ["sleeper", "orphan", "hang", "SIGTERM", "SIGINT", "SIGKILL", "audit:SIGTERM:2",
                                      "audit:SIGINT:2", "audit:SIGKILL:2", "audit:SIGTERM:1"]:
@@ -157,8 +150,10 @@ def main() -> None:
                 audit_stop(signal.Signals[sig], int(workers))
             elif what.startswith("SIG"):
                 stop(signal.Signals[what])
-            else:
+            elif what in ("sleeper", "orphan", "hang"):
                 {"sleeper": sleeper, "orphan": orphan, "hang": hang}[what]()
+            else:
+                sys.exit(f"measure_isolation: unknown measurement {what!r} (see --help)")
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
 

@@ -16,6 +16,11 @@ supervisor (standard library only, started with ``python -I -S``, no generator c
   generator killed by a signal makes the supervisor die of the same signal), so the harness reads it as if it
   had started the generator itself.
 
+Why the stop signals are blocked and taken with ``sigwait`` instead of a handler: a stop can arrive more than
+once (the harness's SIGTERM and the parent-death SIGTERM when the harness then dies), and a Python handler that
+raises runs again wherever the next one lands, including inside the cleanup: the supervisor then died of its
+own exception and left the tree running. Blocked, a signal only waits to be read; nothing interrupts cleanup.
+
 Run: ``python -I -S supervise.py PARENT_PID MEMORY_BYTES -- COMMAND ...`` (``MEMORY_BYTES`` 0 = no limit).
 :func:`descendants` and :func:`kill_tree` are also used by the harness as a last resort.
 """
@@ -109,21 +114,17 @@ def kill_tree(root: int, reap: bool) -> None:
         time.sleep(0.005)
 
 
-class _Stop(Exception):
-    pass
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise _Stop
+#: Signals that stop the supervisor (and so the generator's tree).
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
 
 def _exec_generator(memory: int, command: list[str]) -> None:
     """In the forked child: new session, default signals, limits, then the generator's own program."""
     try:
         os.setsid()
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
+        for sig in (*STOP_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # what the supervisor blocks, the generator receives
         import resource
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -144,33 +145,47 @@ def _exit_like(status: int | None) -> None:
         import resource
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(sig, signal.SIG_DFL)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP have no disposition to set
+            pass
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
         os.kill(os.getpid(), sig)
     os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 1)
 
 
+def _run_generator(memory: int, command: list[str]) -> int | None:
+    """Start the generator; its wait status when it exits, ``None`` when a stop signal came first."""
+    try:
+        child = os.fork()
+    except OSError as exc:
+        os.write(2, f"lossmask supervisor: cannot fork: {exc.strerror}\n".encode())
+        return None
+    if child == 0:
+        _exec_generator(memory, command)
+    while True:
+        if signal.sigwait(STOP_SIGNALS | {signal.SIGCHLD}) != signal.SIGCHLD:
+            return None
+        try:  # one SIGCHLD may stand for several exits (orphans re-parented to us exit too)
+            while True:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                if pid == child:
+                    return status
+        except ChildProcessError:
+            return None
+
+
 def main(argv: list[str]) -> None:
     parent, memory = int(argv[0]), int(argv[1])
     command = argv[3:] if len(argv) > 3 and argv[2] == "--" else argv[2:]
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _stop)
+    # Blocked before anything can send one (the parent-death signal is armed below): from here on a stop
+    # signal or a child's exit is only ever read by sigwait, and the cleanup cannot be interrupted.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS | {signal.SIGCHLD})
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     die_with_parent(parent, signal.SIGTERM)
-    status = None
-    try:
-        child = os.fork()
-        if child == 0:
-            _exec_generator(memory, command)
-        while True:
-            pid, st = os.waitpid(-1, 0)
-            if pid == child:
-                status = st
-                break
-    except (_Stop, ChildProcessError):
-        pass
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)  # the cleanup below is not interrupted twice
+    status = _run_generator(memory, command)
     kill_tree(os.getpid(), reap=True)
     _exit_like(status)
 
