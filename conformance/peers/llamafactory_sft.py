@@ -20,7 +20,6 @@ at such positions, so the runner shows it as a token-stream difference instead o
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from typing import Any
 
@@ -55,14 +54,25 @@ def _inline_reasoning(message: dict) -> dict:
     return out
 
 
-@functools.lru_cache(maxsize=32)
-def _prepared(tokenizer_id: int, tokenizer: Any, name: str, enable_thinking: bool) -> tuple[Any, Any]:
-    data = need("llamafactory.data", "llamafactory", "LLaMA-Factory")
-    hparams = need("llamafactory.hparams", "llamafactory", "LLaMA-Factory")
-    args = hparams.DataArguments(template=name, cutoff_len=1_000_000, enable_thinking=enable_thinking)
-    tok = copy.deepcopy(tokenizer)
-    template = data.get_template_and_fix_tokenizer(tok, args)
-    return tok, template, args
+#: (tokenizer files, chat template, vocabulary size, LLaMA-Factory template, enable_thinking) -> prepared triple
+_PREPARED: dict[tuple, tuple[Any, Any, Any]] = {}
+
+
+def _prepared(tokenizer: Any, name: str, enable_thinking: bool) -> tuple[Any, Any, Any]:
+    """LLaMA-Factory's template and its fixed private tokenizer, once per tokenizer files, template and option.
+
+    Why not once per call: the harness hands every case a fresh tokenizer object, and deep-copying a 150k-entry
+    tokenizer and fixing it costs about a second a case (LLaMA-Factory itself does it once per dataset). The
+    key is what the tokenizer was loaded from, not the object's ``id``.
+    """
+    key = (getattr(tokenizer, "name_or_path", ""), tokenizer.chat_template, len(tokenizer), name, enable_thinking)
+    if key not in _PREPARED:
+        data = need("llamafactory.data", "llamafactory", "LLaMA-Factory")
+        hparams = need("llamafactory.hparams", "llamafactory", "LLaMA-Factory")
+        args = hparams.DataArguments(template=name, cutoff_len=1_000_000, enable_thinking=enable_thinking)
+        tok = copy.deepcopy(tokenizer)  # get_template_and_fix_tokenizer mutates it (eos, stop words)
+        _PREPARED[key] = (tok, data.get_template_and_fix_tokenizer(tok, args), args)
+    return _PREPARED[key]
 
 
 def _to_sharegpt(messages: list[dict]) -> list[dict]:
@@ -96,7 +106,7 @@ def _run(formatting: str, tokenizer: Any, messages: list[dict], tools: list[dict
     unknown = set(template_kwargs) - SUPPORTED_KWARGS
     if unknown:
         raise NotImplementedError(f"LLaMA-Factory has no option for template kwargs {sorted(unknown)}")
-    tok, template, args = _prepared(id(tokenizer), tokenizer, name, bool(template_kwargs.get("enable_thinking", True)))
+    tok, template, args = _prepared(tokenizer, name, bool(template_kwargs.get("enable_thinking", True)))
     inline = [_inline_reasoning(m) for m in messages]
     if formatting == "openai":
         attr = parser.DatasetAttr(load_from="file", dataset_name="lossmask-case", formatting="openai",
