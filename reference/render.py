@@ -65,7 +65,7 @@ def _strftime_macro(literals: tuple[str, ...] = ()) -> str:
     """A one-line Jinja macro ``strftime_now(format)`` printing :data:`PINNED_DATE`, directive by directive.
 
     Why a table of ``literals`` in front of the loop: a template calls it with its own constant formats (Llama 3.x
-    ``"%d %b %Y"``), and looking those up costs one dict access instead of a Jinja loop per character (a tenth
+    ``"%d %b %Y"``), and looking those up costs one dict access instead of a Jinja loop per character (about half
     of a small Llama 3 render). The table holds :func:`macro_prints` of each literal, the loop's own output.
     """
     table = json.dumps(_directive_values(), ensure_ascii=True)
