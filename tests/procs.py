@@ -6,6 +6,8 @@ the tests count survivors the same way.
 
 from __future__ import annotations
 
+import signal
+
 import psutil
 
 
@@ -19,3 +21,16 @@ def tagged(tag: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return out
+
+
+def deliverable_sigint() -> None:
+    """Make SIGINT reach the processes started after this call.
+
+    Why: a process started in the background by a non-interactive shell (``cmd &``, ``nohup``, some CI runners)
+    inherits SIGINT *ignored*, and Python then keeps it ignored, so a CLI started from here would not react to
+    Ctrl-C at all: the SIGINT tests would measure how they were launched, not lossmask. A handler (unlike an
+    ignored disposition) is reset by exec, so the CLI starts with Python's default SIGINT handling. Call it in
+    the main thread.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

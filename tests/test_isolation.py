@@ -25,7 +25,7 @@ from lossmask.errors import HarnessError, UsageError
 from lossmask.runner import Selection, engine, reports, run
 from lossmask.runner.limits import Limits
 
-from .procs import tagged
+from .procs import deliverable_sigint, tagged
 
 HOSTILE = "tests.generators.hostile"
 JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_hostile.py'}"
@@ -289,6 +289,7 @@ def test_unparseable_jsonl_responses_are_invalid_output(tag, mode):
 
 
 def _cli(tag_env: dict, *argv: str) -> subprocess.Popen:
+    deliverable_sigint()  # the SIGINT tests stop this CLI with SIGINT, however pytest itself was started
     env = {**os.environ, **tag_env, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "lossmask", *argv], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

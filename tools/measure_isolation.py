@@ -31,7 +31,7 @@ PY = sys.executable
 SCRATCH = Path(tempfile.mkdtemp(prefix="lossmask-isolation-"))
 HOSTILE = "tests.generators.hostile"
 sys.path.insert(0, str(ROOT))
-from tests.procs import tagged  # noqa: E402 - the same survivor count as the tests
+from tests.procs import deliverable_sigint, tagged  # noqa: E402 - the same survivor count as the tests
 
 
 def fresh() -> tuple[str, Path]:
@@ -142,6 +142,7 @@ def main() -> None:
     if {"-h", "--help"} & set(sys.argv[1:]):
         print(__doc__.strip())
         return
+    deliverable_sigint()
     try:
         for what in sys.argv[1:] or ["sleeper", "orphan", "hang", "SIGTERM", "SIGINT", "SIGKILL", "audit:SIGTERM:2",
                                      "audit:SIGINT:2", "audit:SIGKILL:2", "audit:SIGTERM:1"]:
