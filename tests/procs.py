@@ -7,6 +7,7 @@ the tests count survivors the same way.
 from __future__ import annotations
 
 import signal
+import time
 
 import psutil
 
@@ -21,6 +22,16 @@ def tagged(tag: str) -> list[psutil.Process]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return out
+
+
+def survivors(tag: str, wait: float = 5.0) -> list[str]:
+    """What is still alive after ``wait`` seconds (cleanup after SIGKILL is asynchronous, so allow a moment)."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = tagged(tag)
+        if not alive or time.monotonic() > deadline:
+            return [" ".join(p.cmdline())[:120] for p in alive if p.is_running()]
+        time.sleep(0.1)
 
 
 def deliverable_sigint() -> None:

@@ -25,22 +25,12 @@ from lossmask.errors import HarnessError, UsageError
 from lossmask.runner import Selection, engine, reports, run
 from lossmask.runner.limits import Limits
 
-from .procs import deliverable_sigint, tagged
+from .procs import deliverable_sigint, survivors, tagged
 
 HOSTILE = "tests.generators.hostile"
 JSONL = f"jsonl:{sys.executable} {Path(__file__).parent / 'generators' / 'jsonl_hostile.py'}"
 TWO = Selection(families=["qwen2_5"], case_ids=["plain_answer", "user_last"])
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def survivors(tag: str, wait: float = 5.0) -> list[str]:
-    """What is still alive after ``wait`` seconds (cleanup after SIGKILL is asynchronous, so allow a moment)."""
-    deadline = time.monotonic() + wait
-    while True:
-        alive = tagged(tag)
-        if not alive or time.monotonic() > deadline:
-            return [" ".join(p.cmdline())[:120] for p in alive if p.is_running()]
-        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
-import psutil
 import pytest
 
 from lossmask.runner import supervise
+
+from .procs import survivors, tagged
 
 #: A generator that forks three sleepers in sessions of their own (no process-group signal reaches them), says
 #: "ready" once they run, and sleeps. The sleepers hold none of our pipes, so a failure reads as one.
@@ -28,21 +30,11 @@ FORKS_SLEEPERS = (
     "time.sleep(120)\n")
 
 
-def start(program: str) -> subprocess.Popen:
+def start(program: str, tag: str = "") -> subprocess.Popen:
+    """The supervisor and everything under it carry ``LOSSMASK_TEST_TAG=tag`` (tests/procs.py finds them)."""
     return subprocess.Popen([sys.executable, "-I", "-S", supervise.__file__, str(os.getpid()), "0", "--",
-                             sys.executable, "-c", program],
+                             sys.executable, "-c", program], env={**os.environ, "LOSSMASK_TEST_TAG": tag},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-
-
-def alive(pids: list[int]) -> list[int]:
-    out = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                out.append(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return out
 
 
 def test_a_storm_of_stop_signals_still_kills_the_whole_tree():
@@ -50,10 +42,10 @@ def test_a_storm_of_stop_signals_still_kills_the_whole_tree():
     (the harness's stop, then the parent-death signal) killed it by its own exception with the tree still
     running: 5 of 20 such storms left the sleepers behind. Now stop signals wait, blocked, to be read."""
     for _ in range(20):
-        proc = start(FORKS_SLEEPERS)
+        tag = uuid.uuid4().hex
+        proc = start(FORKS_SLEEPERS, tag)
         assert proc.stdout.readline() == b"ready\n"
-        tree = supervise.descendants(proc.pid)
-        assert len(tree) == 4  # the generator and its three sleepers
+        assert len(supervise.descendants(proc.pid)) == 4  # the generator and its three sleepers
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             try:
@@ -61,12 +53,9 @@ def test_a_storm_of_stop_signals_still_kills_the_whole_tree():
             except ProcessLookupError:
                 break
         _, err = proc.communicate(timeout=30)
-        deadline = time.monotonic() + 5
-        while alive(tree) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = alive(tree)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
+        left = survivors(tag)
+        for survivor in tagged(tag):
+            survivor.kill()
         assert not left, f"left running: {left}; supervisor stderr: {err.decode()[-300:]!r}"
         assert proc.returncode == 1 and err == b""  # stopped: status 1, and nothing escaped onto stderr
 
