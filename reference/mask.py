@@ -3,18 +3,17 @@
 ``compute(tokenizer, template, messages, tools, template_kwargs, profile)`` returns a :class:`MaskResult` whose
 ``input_ids`` equal ``apply_chat_template(messages, tools=tools, tokenize=True)`` and whose ``loss_mask`` is the
 chosen profile applied to the segmentation. Cost: one marked render where :mod:`reference.proof` shows it exact
-(else two: the real one and the marked one, checked against each other) and one tokenisation with offsets;
-segmentation and masking are span arithmetic over the field spans.
+(else two: the real one and the marked one, checked against each other) and one tokenisation, whose token
+offsets come from token lengths where :mod:`reference.token_bounds` shows they follow from the ids, else from the
+tokenizer; segmentation and masking are span arithmetic over the field spans.
 """
 
 from __future__ import annotations
 
-import functools
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, count, starmap
-from operator import ge, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from . import markers
@@ -27,6 +26,7 @@ from .proof import admits, prove
 from .render import render
 from .segment import Segmenter
 from .structure import TemplateStructure, learn
+from .token_bounds import TokenBounds, encode_bounds
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Segmentation:
 
     text: str
     input_ids: list[int]
-    offsets: list[tuple[int, int]]
+    #: Where each token lies in ``text`` (:mod:`reference.token_bounds`); ``offsets`` lists them.
+    bounds: TokenBounds
     segments: list[S.Segment]
     turns: list[S.AssistantTurn]
     structure: TemplateStructure
@@ -45,10 +46,10 @@ class Segmentation:
     #: 1: the marked render alone (proved exact for this template and conversation); 2: real + marked, checked.
     renders: int = 2
 
-    @functools.cached_property
-    def offset_index(self) -> OffsetIndex:
-        """Built once per segmentation, shared by every profile masked from it."""
-        return OffsetIndex.of(self.offsets)
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        """``(start, end)`` character offsets (code points) of every token, built on first use."""
+        return self.bounds.offsets
 
     def token_parts(self) -> list[str]:
         """One label per token: the parts its characters belong to, joined with '+' when it straddles parts."""
@@ -82,7 +83,7 @@ class Segmentation:
     def mask(self, policy: Policy | str = CANONICAL) -> MaskResult:
         policy = get_profile(policy) if isinstance(policy, str) else policy
         intervals = supervised_intervals(self.segments, self.turns, policy, self.n_messages)
-        mask, straddles = tokens_from_intervals(self.offsets, intervals, policy.straddle, self.offset_index)
+        mask, straddles = self.bounds.mask(intervals, policy.straddle)
         return MaskResult(self, policy, mask, straddles)
 
 
@@ -115,80 +116,26 @@ class MaskResult:
         return runs
 
 
-def tokens_from_intervals(offsets: Sequence[tuple[int, int]], intervals: list[tuple[int, int]],
-                          straddle: str, index: OffsetIndex | None = None) -> tuple[list[int], list[int]]:
-    """Map merged character intervals to a token mask; report tokens only partly inside an interval.
+def encode(tokenizer: Any, text: str) -> tuple[list[int], TokenBounds]:
+    """Token ids and where each token lies, encoded as ``apply_chat_template(tokenize=True)`` does.
 
-    Span arithmetic, not a loop over tokens: each interval's tokens are found by bisection (on the offsets, by
-    key: no per-token lists are built) and set with one slice assignment; only the tokens at its two edges are
-    examined for straddling.
-    """
-    mask = [0] * len(offsets)
-    straddles: set[int] = set()
-    if not intervals:
-        return mask, []
-    index = index or OffsetIndex.of(offsets)
-    zero_width = index.zero_width
-    for a, b in intervals:
-        lo = bisect_right(offsets, a, key=_END)  # first token ending after a
-        hi = bisect_left(offsets, b, key=_START)  # first token starting at/after b
-        if lo >= hi:
-            continue
-        mask[lo:hi] = [1] * (hi - lo)
-        edge = set()
-        t = lo
-        while t < hi and offsets[t][0] < a:
-            edge.add(t)
-            t += 1
-        t = hi - 1
-        while t >= lo and offsets[t][1] > b:
-            edge.add(t)
-            t -= 1
-        for t in edge:
-            if offsets[t][1] > offsets[t][0]:
-                straddles.add(t)
-                if straddle == "all":
-                    mask[t] = 0
-        if zero_width:
-            for z in zero_width[bisect_left(zero_width, lo):bisect_left(zero_width, hi)]:
-                mask[z] = 0  # a token without characters is never inside an interval
-    return mask, sorted(straddles)
-
-
-_START, _END = itemgetter(0), itemgetter(1)
-
-
-@dataclass(frozen=True)
-class OffsetIndex:
-    """The zero-width tokens of an encoding (bisection runs on the offsets themselves, by key)."""
-
-    zero_width: list[int]
-
-    @classmethod
-    def of(cls, offsets: Sequence[tuple[int, int]]) -> OffsetIndex:
-        # One C-level pass (starmap/compress) rather than a comprehension: this runs over every token.
-        return cls(list(compress(count(), starmap(ge, offsets))))
-
-
-def encode(tokenizer: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-    """Token ids and character offsets, encoded as ``apply_chat_template(tokenize=True)`` does.
-
-    ``encode_batch`` of one text is the call transformers itself makes, so the ids are the same by construction;
-    its offsets arrive as a list of tuples, so no per-token conversion is needed here.
+    The tokenizers backend's ``encode_batch`` (or ``encode_batch_fast``: the same ids without offset tracking,
+    where :mod:`reference.token_bounds` shows the offsets follow from token lengths) is the call transformers
+    itself makes, so the ids are the same by construction.
     """
     return encode_many(tokenizer, [text])[0]
 
 
-def encode_many(tokenizer: Any, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
-    """:func:`encode` for many texts in one ``encode_batch`` call (the tokenizers backend spreads it over its
-    threads); each text's ids are what encoding it alone gives."""
+def encode_many(tokenizer: Any, texts: list[str]) -> list[tuple[list[int], TokenBounds]]:
+    """:func:`encode` for many texts in one backend call (the tokenizers backend spreads it over its threads);
+    each text's ids are what encoding it alone gives."""
     backend = getattr(tokenizer, "_tokenizer", None)
     if backend is not None and hasattr(backend, "encode_batch"):
-        return [(enc.ids, enc.offsets) for enc in backend.encode_batch(texts, add_special_tokens=False)]
+        return encode_bounds(tokenizer, backend, texts)
     out = []
     for text in texts:
         enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        out.append((list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]))
+        out.append((list(enc["input_ids"]), TokenBounds([tuple(o) for o in enc["offset_mapping"]])))
     return out
 
 
@@ -248,7 +195,7 @@ def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) 
     fields, spans = marking.fields, marking.spans
     segmenter = Segmenter(text, messages, fields, spans, structure)
     segs, turns = segmenter.run()
-    ids, offsets = encoded
+    ids, bounds = encoded
     warnings = list(segmenter.warnings)
     warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
                     for s in spans if not s.complete)
@@ -256,7 +203,7 @@ def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) 
                     f"inspects its value); " + ("located by a perturbation diff" if k in marking.located else
                                                 "its text counts as template text of its turn")
                     for k in marking.unmarked)
-    return Segmentation(text, ids, offsets, segs, turns, structure, len(messages), marking.scope, warnings,
+    return Segmentation(text, ids, bounds, segs, turns, structure, len(messages), marking.scope, warnings,
                         renders)
 
 

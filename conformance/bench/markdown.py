@@ -53,7 +53,10 @@ def method(report: dict[str, Any]) -> list[str]:
         "each timing to ≥50 ms with the same loop count for all methods; a ratio is the method's median over the "
         f"floor's median ({report['repetitions']} repetitions; {clock}). `reference` is `reference.compute` "
         "(canonical profile), which renders once where `reference/proof.py` proves the template and the conversation "
-        "meets the proof's data assumptions (see the path table below), else twice; `reference + oracle` adds the "
+        "meets the proof's data assumptions (see the path table below), else twice, and takes token offsets from "
+        "token lengths where `reference/token_bounds.py` shows they follow from the ids (`encode_batch_fast`, the "
+        "same ids without offset tracking; column *offsets*: `lengths`), else from the tokenizer's `encode_batch` "
+        "(`tokenizer`); `reference + oracle` adds the "
         "independent oracle (`reference/oracle.py`, one re-render per assistant message); `per-message` is "
         "`conformance/baselines/per_message.py` (one render per prefix, today's per-message baseline); `HF assistant "
         "mask` is transformers `apply_chat_template(return_assistant_tokens_mask=True)` on TRL's training template "
@@ -75,14 +78,15 @@ def ratios(report: dict[str, Any]) -> list[str]:
     for size, row in summary["per_size"].items():
         lines.append(f"| {size} | " + " | ".join(ratio(row.get(k)) for k in cols) + " |")
     lines += ["", "Per family (ratio to the floor; floor in ms; tokens of the conversation; renders: how many the "
-              "reference did):", "",
-              "| family | turns | tokens | floor ms | renders | " + " | ".join(LABELS[k] for k in cols) + " |",
-              "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |"]
+              "reference did; offsets: where the reference took token offsets from):", "",
+              "| family | turns | tokens | floor ms | renders | offsets | " + " | ".join(LABELS[k] for k in cols) + " |",
+              "| --- | ---: | ---: | ---: | ---: | --- | " + " | ".join("---:" for _ in cols) + " |"]
     for fam in report["families"]:
         for row in fam["sizes"]:
             r = row["ratios"]
             lines.append(f"| {fam['family']} | {row['turns']} | {row['tokens']:,} | "
                          f"{row['seconds']['floor'] * 1000:.1f} | {row.get('renders', '?')} | "
+                         f"{row.get('offsets', '?')} | "
                          + " | ".join(ratio(r.get(k)) for k in cols) + " |")
     skips = {}
     for f in report["families"]:
@@ -90,6 +94,13 @@ def ratios(report: dict[str, Any]) -> list[str]:
             for name, why in r["skipped"].items():
                 if name in LABELS and (why.startswith("not measured") or why.startswith("raised")):
                     skips.setdefault(LABELS[name], set()).add(why.removeprefix("not measured: "))
+    why = [f"{f['family']}: {f['offsets_from_tokenizer']}" for f in report["families"]
+           if f.get("offsets_from_tokenizer")]
+    if why:
+        lines += ["", "Token offsets from the tokenizer for every text of: " + " / ".join(why) + "."]
+    else:
+        lines += ["", "Every family's pipeline lets token offsets follow from token lengths; a text whose lengths "
+                  "do not add up to its length (non-ASCII text through byte-level BPE, say) takes the tokenizer's."]
     if report.get("errors"):
         lines += ["", "Families not measured (each one line from the run): "
                   + " / ".join(" ".join(e.split())[:300] for e in report["errors"]) + "."]

@@ -26,6 +26,7 @@ from typing import Any
 
 from lossmask.reference import compute, segment
 from lossmask.reference.oracle import oracle_turns
+from lossmask.reference.token_bounds import why_offsets
 
 from .. import assets
 from ..baselines.per_message import generate as per_message
@@ -94,7 +95,8 @@ def bench_family(family: str, sizes: Sequence[int], reps: int, budget: float,
         sample = measure(methods, size, reps, budget)
         floor = sample.median("floor")
         row: dict[str, Any] = {"turns": size, "messages": len(messages), "tokens": len(seg.input_ids),
-                               "renders": seg.renders, "seconds": {}, "ratios": {}, "repetitions": {},
+                               "renders": seg.renders,
+                               "offsets": "lengths" if seg.bounds.from_lengths else "tokenizer", "seconds": {}, "ratios": {}, "repetitions": {},
                                "loops": sample.loops, "skipped": dict(sample.skipped)}
         for name in METHODS:
             median = sample.median(name)
@@ -108,7 +110,8 @@ def bench_family(family: str, sizes: Sequence[int], reps: int, budget: float,
         log(f"{family} {size:>4} turns {len(seg.input_ids):>6} tokens  floor {floor * 1000:8.1f} ms  "
             + "  ".join(f"{k} {v:.2f}x" for k, v in row["ratios"].items()))
         rows.append(row)
-    return {"family": family, "variant": loaded.variant, "rebuilt_tokenizer": loaded.rebuilt, "features": feats,
+    return {"family": family, "variant": loaded.variant, "rebuilt_tokenizer": loaded.rebuilt,
+            "offsets_from_tokenizer": why_offsets(loaded.tokenizer), "features": feats,
             "dropped": dropped, "sizes": rows, "growth": growth(rows)}
 
 
@@ -172,13 +175,13 @@ def breakdown(family: str, turns: int, reps: int) -> dict[str, Any]:
         "mark fields": lambda: markers.mark(messages, scope="all"),
         "render with field markers": lambda: render(tok, tpl, marked_messages, tools),
         "strip markers": lambda: markers.strip(marked),
-        "encode with offsets": lambda: encode(tok, text),
+        "encode (ids and token bounds)": lambda: encode(tok, text),
     }
     methods = [Method(name, fn) for name, fn in steps.items()]
     sample = measure(methods, turns, reps, budget=float("inf"))
     seconds = {name: round(sample.median(name) or 0.0, 6) for name in steps}
     parts = ("validate + proof's data check", "mark fields", "render with field markers", "strip markers",
-             "encode with offsets")
+             "encode (ids and token bounds)")
     rest = seconds["reference.compute"] - sum(seconds[k] for k in parts)
     seconds["segmentation + masking (the rest)"] = round(max(rest, 0.0), 6)
     renders = compute(tok, tpl, messages, tools).segmentation.renders
