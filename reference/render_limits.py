@@ -37,6 +37,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from itertools import islice
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -176,14 +177,16 @@ def _binop_problem(op: str, left: Any, right: Any) -> str | None:
     return None
 
 
+#: Jinja's own operator table (``SandboxedEnvironment.default_binop_table``), bound on first use.
+_BINOPS: dict[str, Any] = {}
+
+
 def _binop(context: Any, op: str, left: Any, right: Any) -> Any:
     _tick()
     problem = _binop_problem(op, left, right)
     if problem:
         raise RenderLimitExceeded(f"the template {problem} past the render limits (--render-max-chars)")
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment.default_binop_table[op](left, right)
+    return _BINOPS[op](left, right)
 
 
 class _Range:
@@ -245,13 +248,16 @@ def _bounded_namespace(base: type) -> type:
 
 
 def _bounded_filter(name: str, fn: Any) -> Any:
+    is_format = name == "format"
+
     @functools.wraps(fn)  # keeps Jinja's pass_context / pass_eval_context markers
     def bounded(*args: Any, **kwargs: Any) -> Any:
         _tick()
-        huge = _huge_arg(args[1:], kwargs)
-        if huge is not None:
-            raise _passes(huge, f"filter {name!r}")
-        if name == "format":
+        if len(args) > 1 or kwargs:  # most filters take the value alone (``|trim``, ``|tojson``)
+            huge = _huge_arg(args[1:], kwargs)
+            if huge is not None:
+                raise _passes(huge, f"filter {name!r}")
+        if is_format:
             value = next((a for a in args if isinstance(a, str)), None)  # after any context argument
             problem = _format_problem(value)
             if problem:
@@ -265,19 +271,27 @@ def _bounded_filter(name: str, fn: Any) -> Any:
 
 
 def _concat(parts: Any) -> str:
-    out, size = [], 0
-    for part in parts:
-        size += len(part)
-        if size > _current.max_chars:
+    """Join the render's output chunks, checking size and deadline every 256 chunks (in C: ``islice``/``map``)."""
+    parts = iter(parts)
+    out: list[str] = []  # chunks so far
+    size = 0
+    limit = _current.max_chars
+    while True:
+        chunk = list(islice(parts, 256))
+        size += sum(map(len, chunk))
+        if size > limit:
             raise _too_big("renders an output", size)
-        if len(out) & 255 == 0:
-            _tick()
-        out.append(part)
-    return "".join(out)
+        _tick()
+        if len(chunk) < 256:  # the last chunk (a macro's output is usually the first and last)
+            return "".join(chunk) if not out else "".join(out + chunk)
+        out += chunk
 
 
 def _harden(compiled: Any, text: str) -> None:
     """Recompile ``text`` in a bounded overlay of its environment and make ``compiled`` that template."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    _BINOPS.update(SandboxedEnvironment.default_binop_table)
     base = compiled.environment
     env = base.overlay()
     env.intercepted_binops = frozenset({"*", "**", "%"})
