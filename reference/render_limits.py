@@ -37,9 +37,9 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from itertools import islice
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from .errors import LossmaskError

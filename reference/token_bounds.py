@@ -33,13 +33,13 @@ Offsets are character offsets into the Python string (code points), as the token
 from __future__ import annotations
 
 import json
-import threading
-import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate, compress, count, starmap
 from operator import ge, itemgetter
 from typing import Any
+
+from .cache import PerObjectCache
 
 _START, _END = itemgetter(0), itemgetter(1)
 #: A length no token has: an id missing from the table makes the sum fail instead of guessing.
@@ -55,10 +55,6 @@ class TokenBounds:
         self._offsets = offsets
         #: ``starts[t]`` is where token t starts, ``starts[-1]`` the text's length (lengths path: no token is empty).
         self._starts = starts
-
-    @classmethod
-    def of(cls, offsets: Sequence[tuple[int, int]]) -> TokenBounds:
-        return cls(list(offsets))
 
     @property
     def offsets(self) -> list[tuple[int, int]]:
@@ -164,15 +160,15 @@ def _components(state: dict | None, key: str) -> list[dict]:
 _UNICODE_FORMS = frozenset({"NFC", "NFD", "NFKC", "NFKD"})
 
 
-def pipeline_problem(backend: Any) -> tuple[str | None, bool, bool]:
-    """``(why not, ascii_only, byte_level)`` for the lengths path; ``why not`` is ``None`` when it applies."""
+def pipeline_problem(backend: Any) -> tuple[str | None, bool]:
+    """``(why not, ascii_only)`` for the lengths path; ``why not`` is ``None`` when it applies."""
     ascii_only = byte_level = removes = False
     try:
         normalizers = _components(_state(backend.normalizer), "normalizers")
         pre = _components(_state(backend.pre_tokenizer), "pretokenizers")
         post = _components(_state(backend.post_processor), "processors")
     except Exception as exc:  # noqa: BLE001 - a component that cannot describe itself: use the offsets
-        return f"pipeline not readable ({type(exc).__name__})", False, False
+        return f"pipeline not readable ({type(exc).__name__})", False
     for n in normalizers:
         kind = n.get("type")
         if kind in _UNICODE_FORMS:
@@ -180,37 +176,37 @@ def pipeline_problem(backend: Any) -> tuple[str | None, bool, bool]:
         elif kind == "Replace":
             pattern = (n.get("pattern") or {}).get("String")
             if not (isinstance(pattern, str) and len(pattern) == 1 and len(n.get("content") or "") == 1):
-                return "normalizer Replace is not one character for one", False, False
+                return "normalizer Replace is not one character for one", False
         else:
-            return f"normalizer {kind} may move characters", False, False
+            return f"normalizer {kind} may move characters", False
     for p in pre:
         kind = p.get("type")
         if kind == "ByteLevel":
             if p.get("add_prefix_space"):
-                return "pre-tokenizer ByteLevel adds a prefix space", False, False
+                return "pre-tokenizer ByteLevel adds a prefix space", False
             byte_level = True
         elif kind in ("Split", "Punctuation"):
             if p.get("behavior") == "Removed":
                 removes = True  # what it removes leaves a gap, which ASCII byte-level lengths cannot hide
         elif kind != "Digits":
-            return f"pre-tokenizer {kind} may drop or add characters", False, False
+            return f"pre-tokenizer {kind} may drop or add characters", False
     for p in post:
         kind = p.get("type")
         if kind in ("ByteLevel", "RobertaProcessing") and p.get("trim_offsets"):
-            return f"post-processor {kind} trims offsets", False, False
+            return f"post-processor {kind} trims offsets", False
         if kind not in ("ByteLevel", "RobertaProcessing", "TemplateProcessing", "BertProcessing"):
-            return f"post-processor {kind} may change offsets", False, False
+            return f"post-processor {kind} may change offsets", False
     model = backend.model
     if type(model).__name__ != "BPE":
-        return f"model {type(model).__name__} is not BPE", False, False
+        return f"model {type(model).__name__} is not BPE", False
     for token in backend.get_added_tokens_decoder().values():
         if token.lstrip or token.rstrip:
-            return f"added token {token.content!r} strips whitespace", False, False
+            return f"added token {token.content!r} strips whitespace", False
     if removes:
         if not byte_level:
-            return "a pre-tokenizer removes characters", False, False
+            return "a pre-tokenizer removes characters", False
         ascii_only = True
-    return None, ascii_only, byte_level
+    return None, ascii_only
 
 
 def fused_unknown(backend: Any) -> int | None:
@@ -224,10 +220,9 @@ def fused_unknown(backend: Any) -> int | None:
 class Lengths(dict):
     """Token id → characters it covers, filled on first use of each id (a fresh tokenizer pays per id seen)."""
 
-    def __init__(self, backend: Any, byte_level: bool) -> None:
+    def __init__(self, backend: Any) -> None:
         super().__init__()
         self.backend = backend
-        self.byte_level = byte_level
         self.added = {i: len(t.content) or _UNKNOWN for i, t in backend.get_added_tokens_decoder().items()}
 
     def __missing__(self, token_id: int) -> int:
@@ -244,27 +239,20 @@ class _Plan:
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
-        why, self.ascii_only, byte_level = pipeline_problem(backend)
+        why, self.ascii_only = pipeline_problem(backend)
         self.unknown = fused_unknown(backend) if why is None else None
         self.why_not = why
-        self.lengths = Lengths(backend, byte_level) if why is None else None
+        self.lengths = Lengths(backend) if why is None else None
         self.verified = False
 
 
-_PLANS: weakref.WeakKeyDictionary[Any, _Plan] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+#: One plan per tokenizer object and backend (a tokenizer whose backend is swapped gets a new one; an object that
+#: cannot be weakly referenced gets a fresh plan per call, so each call checks its first text).
+_PLANS: PerObjectCache[_Plan] = PerObjectCache(per_object=1)
 
 
-def _plan(tokenizer: Any, backend: Any) -> _Plan | None:
-    try:
-        plan = _PLANS.get(tokenizer)
-    except TypeError:  # not weakly referenceable: no lengths path
-        return None
-    if plan is None or plan.backend is not backend:
-        plan = _Plan(backend)
-        with _LOCK:
-            _PLANS[tokenizer] = plan
-    return plan
+def _plan(tokenizer: Any, backend: Any) -> _Plan:
+    return _PLANS.get(tokenizer, backend, lambda: _Plan(backend))
 
 
 def why_offsets(tokenizer: Any) -> str | None:
@@ -272,8 +260,7 @@ def why_offsets(tokenizer: Any) -> str | None:
     backend = getattr(tokenizer, "_tokenizer", None)
     if backend is None or not hasattr(backend, "encode_batch_fast"):
         return "no tokenizers backend with encode_batch_fast"
-    plan = _plan(tokenizer, backend)
-    return "tokenizer not weakly referenceable" if plan is None else plan.why_not
+    return _plan(tokenizer, backend).why_not
 
 
 def encode_bounds(tokenizer: Any, backend: Any, texts: list[str]) -> list[tuple[list[int], TokenBounds]]:

@@ -128,7 +128,7 @@ def test_a_wrong_lengths_table_is_caught_on_the_first_text_and_never_used_again(
     backend = _bpe()
     tok = _Wrapper(backend)
     assert TB.why_offsets(tok) is None
-    plan = TB._PLANS[tok]
+    plan = TB._plan(tok, backend)
     a, b = backend.token_to_id("a"), backend.token_to_id("b")
     plan.lengths[a], plan.lengths[b] = 2, 0  # same sum for "ab", wrong offsets
     (ids, bounds_), = TB.encode_bounds(tok, backend, ["ab"])

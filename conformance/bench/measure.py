@@ -95,9 +95,9 @@ def bench_family(family: str, sizes: Sequence[int], reps: int, budget: float,
         sample = measure(methods, size, reps, budget)
         floor = sample.median("floor")
         row: dict[str, Any] = {"turns": size, "messages": len(messages), "tokens": len(seg.input_ids),
-                               "renders": seg.renders,
-                               "offsets": "lengths" if seg.bounds.from_lengths else "tokenizer", "seconds": {}, "ratios": {}, "repetitions": {},
-                               "loops": sample.loops, "skipped": dict(sample.skipped)}
+                               "renders": seg.renders, "offsets": "lengths" if seg.bounds.from_lengths else "tokenizer",
+                               "seconds": {}, "ratios": {}, "repetitions": {}, "loops": sample.loops,
+                               "skipped": dict(sample.skipped)}
         for name in METHODS:
             median = sample.median(name)
             if median is None:
