@@ -71,7 +71,17 @@ class RenderLimits:
 
 
 _current = RenderLimits()
-_local = threading.local()
+
+
+class _Deadline(threading.local):
+    """This thread's render deadline (``time.monotonic()`` seconds): infinite outside :func:`limited`, so the
+    check the hooks make on every call is one clock read and one comparison."""
+
+    at: float = math.inf
+
+
+_local = _Deadline()
+_monotonic = time.monotonic
 
 
 def configure(seconds: float | None = None, max_chars: int | None = None) -> RenderLimits:
@@ -96,19 +106,18 @@ def current() -> RenderLimits:
 @contextmanager
 def limited() -> Iterator[None]:
     """Arm the deadline for the render inside this block (nested blocks keep the outer deadline)."""
-    outer = getattr(_local, "deadline", None)
-    if outer is None:
-        _local.deadline = time.monotonic() + _current.seconds
+    outermost = _local.at == math.inf
+    if outermost:
+        _local.at = _monotonic() + _current.seconds
     try:
         yield
     finally:
-        if outer is None:
-            _local.deadline = None
+        if outermost:
+            _local.at = math.inf
 
 
 def _tick() -> None:
-    deadline = _local.__dict__.get("deadline")
-    if deadline is not None and time.monotonic() > deadline:
+    if _monotonic() > _local.at:
         raise RenderLimitExceeded(f"the template rendered for more than {_current.seconds:g} s (render time limit; "
                                   "--render-timeout)")
 
@@ -135,9 +144,11 @@ def _passes(value: int, what: str) -> RenderLimitExceeded:
                                f"{_current.max_chars:,} (--render-max-chars)")
 
 
+_SIZED = frozenset({str, list, tuple})
+
+
 def _oversized(value: Any) -> bool:
-    kind = type(value)
-    return (kind is str or kind is list or kind is tuple) and len(value) > _current.max_chars
+    return type(value) in _SIZED and len(value) > _current.max_chars
 
 
 def _product_size(left: Any, right: Any) -> float | None:
@@ -177,6 +188,7 @@ def _binop_problem(op: str, left: Any, right: Any) -> str | None:
     return None
 
 
+_FORMATS = frozenset({"format", "format_map"})
 #: Jinja's own operator table (``SandboxedEnvironment.default_binop_table``), bound on first use.
 _BINOPS: dict[str, Any] = {}
 
@@ -303,16 +315,18 @@ def _harden(compiled: Any, text: str) -> None:
     sandboxed_call = type(env).call.__get__(env)
 
     def call(context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        _tick()
-        huge = _huge_arg(args, kwargs)
-        if huge is not None:
-            raise _passes(huge, f"{getattr(obj, '__name__', type(obj).__name__)}()")
-        if getattr(obj, "__name__", None) in ("format", "format_map"):
+        if _monotonic() > _local.at:
+            _tick()  # raises
+        if args or kwargs:  # most calls in a chat template take no argument (``.strip()``, ``.items()``)
+            huge = _huge_arg(args, kwargs)
+            if huge is not None:
+                raise _passes(huge, f"{getattr(obj, '__name__', type(obj).__name__)}()")
+        if getattr(obj, "__name__", None) in _FORMATS:
             problem = _format_problem(getattr(getattr(obj, "__wrapped__", obj), "__self__", None))
             if problem:
                 raise RenderLimitExceeded(f"the template {problem} past the render limits (--render-max-chars)")
         result = sandboxed_call(context, obj, *args, **kwargs)
-        if _oversized(result):
+        if type(result) in _SIZED and len(result) > _current.max_chars:
             raise _too_big(f"builds with {getattr(obj, '__name__', 'a call')}() a value", len(result))
         return result
 

@@ -106,4 +106,22 @@ def test_labels_map_reads_columns_decodes_json_and_pickles():
     fn = pickle.loads(pickle.dumps(LabelsMap(loaded.tokenizer, on_error="record")))
     out = fn(batch)
     want = labels_batch(loaded.tokenizer, [c.messages for c in cases], [c.tools for c in cases], on_error="record")
-    assert out == want
+    assert set(out) == set(want) and out["lossmask_error"] == want["lossmask_error"]
+    for column in ("input_ids", "labels"):  # one int64 array per row, the values labels_batch gives
+        assert [a.dtype.name for a in out[column]] == ["int64"] * len(cases)
+        assert [a.tolist() for a in out[column]] == want[column]
+    lists = pickle.loads(pickle.dumps(LabelsMap(loaded.tokenizer, on_error="record", arrays=False)))(batch)
+    assert lists == want
+
+
+def test_labels_map_arrays_make_the_same_dataset_as_lists():
+    datasets = pytest.importorskip("datasets")
+    loaded = assets.load_bundled("llama3")
+    cases = [c for c in cases_for("llama3") if not c.template_kwargs][:5]
+    data = datasets.Dataset.from_dict({"messages": [c.messages for c in cases]})
+    made = {arrays: data.map(LabelsMap(loaded.tokenizer, arrays=arrays), batched=True, batch_size=2,
+                             remove_columns=["messages"], keep_in_memory=True, new_fingerprint=f"a{arrays}")
+            for arrays in (True, False)}
+    assert made[True]["labels"] == made[False]["labels"] == labels_batch(loaded.tokenizer, [c.messages for c in cases])["labels"]
+    assert made[True]["input_ids"] == made[False]["input_ids"]
+    assert made[True].features == made[False].features

@@ -10,7 +10,8 @@ this process and of its largest worker, and optionally the prepared ``input_ids`
 Methods, all through ``datasets.Dataset.map`` with the same ``num_proc``:
 
 - ``floor``: the bare pipeline, ``apply_chat_template(tokenize=False)`` per conversation and one
-  ``tokenizer(texts)`` per batch (ids only: what any mask generator must at least do);
+  ``tokenizer(texts)`` per batch (ids only: what any mask generator must at least do), handed to ``datasets``
+  as NumPy arrays like ``LabelsMap``'s, so both pay the same to write a column;
 - ``lossmask``: :class:`lossmask.reference.LabelsMap` (batched: ids and labels, canonical profile);
 - ``trl``: TRL's ``SFTTrainer._prepare_dataset`` with ``assistant_only_loss=True`` and ``dataset_num_proc``
   (TRL maps one example at a time, then builds labels in a second map), as ``lossmask.peers.trl_sft`` runs it.
@@ -34,10 +35,13 @@ def _rss_mib(who: int) -> float:
 
 
 def _floor_fn(tokenizer: Any, template: str):
+    from lossmask.reference.batch import int_arrays
+
     def fn(batch: dict[str, list]) -> dict[str, list]:
         texts = [tokenizer.apply_chat_template(m, tools=t or None, tokenize=False, chat_template=template)
                  for m, t in zip(batch["messages"], batch["tools"])]
-        return {"input_ids": tokenizer(texts, add_special_tokens=False)["input_ids"]}
+        # NumPy arrays, as LabelsMap hands them (datasets writes those without a per-value scan of the lists)
+        return {"input_ids": int_arrays(tokenizer(texts, add_special_tokens=False)["input_ids"])}
     return fn
 
 
