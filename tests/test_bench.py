@@ -1,8 +1,13 @@
 """``lossmask bench`` runs on a tiny input and writes valid JSON and its own markdown region (no timing checks)."""
 
 import json
+import os
+import subprocess
+import sys
 
-from lossmask.bench import conversations, report
+import pytest
+
+from lossmask.bench import conversations, dataset_worker, report
 from lossmask.cli import main
 
 
@@ -131,3 +136,20 @@ def test_a_template_without_a_system_role_gets_a_shape_without_one():
     assert feats["system"] is False and any("System role not supported" in d for d in dropped)
     messages, _ = conversations.build(4, feats)
     assert messages[0]["role"] == "user"
+
+
+def test_dataset_worker_peak_memory_is_its_own_not_its_parents():
+    """A worker started by a large process reports its own peak: ``ru_maxrss`` carries the parent's high-water
+    mark over fork and exec on Linux, and every run of the 2026-12-02 bench read the bench's 1,457 MiB."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("VmHWM is Linux's; elsewhere the worker reports ru_maxrss")
+    parent = bytearray(400 * 1024 * 1024)  # touch 400 MiB in this (the parent) process
+    parent[::4096] = b"\1" * len(parent[::4096])
+    child = ("import resource; from lossmask.bench.dataset_worker import _own_peak_mib, _rss_mib; "
+             "print(_own_peak_mib(), _rss_mib(resource.RUSAGE_SELF))")
+    own, inherited = map(float, subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                                               check=True).stdout.split())
+    del parent
+    assert inherited > 400  # what the bench used to report: the parent's peak
+    assert own < 300  # a Python process importing the worker module, not 400 MiB
+    assert dataset_worker._own_peak_mib() > 400  # this process's own peak does include the pages it touched

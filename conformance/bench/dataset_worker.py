@@ -34,6 +34,22 @@ def _rss_mib(who: int) -> float:
     return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux reports KiB
 
 
+def _own_peak_mib() -> float:
+    """This process's own peak resident set (``VmHWM``, the high-water mark of its address space).
+
+    Not ``getrusage(RUSAGE_SELF)``: Linux carries the parent's high-water mark over fork and exec into
+    ``ru_maxrss``, so every run started by a bench process larger than itself reported the bench's peak
+    (1,457 MiB for floor, lossmask and TRL alike on 2026-12-02). Elsewhere, ``ru_maxrss`` it is.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return _rss_mib(resource.RUSAGE_SELF)
+
+
 def _floor_fn(tokenizer: Any, template: str):
     from lossmask.reference.batch import int_arrays
 
@@ -117,7 +133,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         raise SystemExit(f"dataset_worker: unknown method {spec['method']!r}")
     done = time.perf_counter()
     result = {"method": spec["method"], "workers": workers, "rows": len(out), "seconds": round(done - ready, 4),
-              "startup_seconds": round(ready - t0, 3), "fingerprint_seconds": round(hashing[0], 3), "peak_rss_mib": _rss_mib(resource.RUSAGE_SELF),
+              "startup_seconds": round(ready - t0, 3), "fingerprint_seconds": round(hashing[0], 3), "peak_rss_mib": _own_peak_mib(),
               "peak_worker_rss_mib": _rss_mib(resource.RUSAGE_CHILDREN) if num_proc else None,
               "tokens": int(sum(len(x) for x in out["input_ids"]))}
     if spec.get("keep_output"):
