@@ -170,7 +170,11 @@ def dataset(report: dict[str, Any]) -> list[str]:
              f"methods interleaved, {d['repetitions']} repetition{'s' if d['repetitions'] != 1 else ''}, median seconds of the preparation itself (after "
              "imports and loading). The floor pipeline and lossmask map with a fixed `new_fingerprint`; TRL's own maps "
              "let `datasets` hash their functions (the tokenizer they hold), which is part of its time and shown apart. "
-             "Peak memory is the maximum resident set of the run's process (and of its largest map worker).", "",
+             "The floor pipeline and lossmask hand `datasets` one NumPy array per row and column (`LabelsMap`'s "
+             "default: `datasets` writes those without scanning nested lists value by value); TRL's maps return "
+             "lists, as its own code does. "
+             "Peak memory is the largest resident set of the run's own process (`VmHWM`; and of its largest map "
+             "worker).", "",
              "| method | workers | seconds | conversations/s | tokens | peak RSS MiB | largest worker MiB | "
              "hashing s |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in s["rows"].values():
