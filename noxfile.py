@@ -128,9 +128,10 @@ def regenerate(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, tags=["audit"])
 def audit_ray(session: nox.Session) -> None:
-    """`lossmask audit` with the optional Ray, parquet and datasets extras: every engine and reader agrees."""
+    """`lossmask audit` with the optional Ray, parquet and datasets extras: every engine and reader agrees; the
+    tests that need datasets (the dataset bench, LabelsMap through datasets.map) run here too."""
     install_project(session, *LATEST, "test", "ray", "datasets")
-    session.run("pytest", "tests/test_audit.py", "tests/test_bench.py", *session.posargs)
+    session.run("pytest", "tests/test_audit.py", "tests/test_bench.py", "tests/test_batch.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["bench"])
