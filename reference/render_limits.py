@@ -188,7 +188,9 @@ def _binop_problem(op: str, left: Any, right: Any) -> str | None:
     return None
 
 
+#: Callables whose receiver is a format string (``'{:>9}'.format``): their field widths are checked first.
 _FORMATS = frozenset({"format", "format_map"})
+
 #: Jinja's own operator table (``SandboxedEnvironment.default_binop_table``), bound on first use.
 _BINOPS: dict[str, Any] = {}
 
