@@ -317,8 +317,7 @@ def _harden(compiled: Any, text: str) -> None:
     sandboxed_call = type(env).call.__get__(env)
 
     def call(context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        if _monotonic() > _local.at:
-            _tick()  # raises
+        _tick()
         if args or kwargs:  # most calls in a chat template take no argument (``.strip()``, ``.items()``)
             huge = _huge_arg(args, kwargs)
             if huge is not None:
@@ -328,7 +327,7 @@ def _harden(compiled: Any, text: str) -> None:
             if problem:
                 raise RenderLimitExceeded(f"the template {problem} past the render limits (--render-max-chars)")
         result = sandboxed_call(context, obj, *args, **kwargs)
-        if type(result) in _SIZED and len(result) > _current.max_chars:
+        if _oversized(result):
             raise _too_big(f"builds with {getattr(obj, '__name__', 'a call')}() a value", len(result))
         return result
 
