@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .errors import LossmaskError
 from .mask import encode_many, finish, prepare, require_offsets
 from .policy import CANONICAL, Policy, get_profile
@@ -85,12 +87,22 @@ def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, A
     keeps going and the rows can be filtered out afterwards. ``shift=True``: labels pre-shifted by one
     (:func:`shift_labels`), same length as ``input_ids``.
     """
+    return _columns(tokenizer, conversations, tools, template_kwargs, chat_template, profile, ignore_index, on_error,
+                    validate, shift, arrays=False)
+
+
+def _columns(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, Any]]], tools: Any,
+             template_kwargs: Mapping[str, Any] | None, chat_template: str | None, profile: Policy | str,
+             ignore_index: int, on_error: str, validate: bool, shift: bool, arrays: bool) -> dict[str, list]:
+    """:func:`labels_batch`, with each row as Python lists or (``arrays``) as NumPy ``int64`` arrays."""
     if on_error not in ON_ERROR:
         raise LossmaskError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     policy = get_profile(profile) if isinstance(profile, str) else profile
     template = chat_template if chat_template is not None else tokenizer.chat_template
     if not template:
         raise LossmaskError("the tokenizer has no chat template; pass chat_template=")
+    row_labels = _array_labels if arrays else labels_from_mask
+    empty = (lambda: np.zeros(0, dtype=np.int64)) if arrays else list
     out: dict[str, list] = {"input_ids": [], "labels": []}
     errors: list[str | None] = []
     many = len(conversations) > 1
@@ -100,16 +112,49 @@ def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, A
             message = (f"conversation {row}: " if many else "") + " ".join(str(seg).split())
             if on_error == "raise":
                 raise type(seg)(message) from seg
-            out["input_ids"].append([])
-            out["labels"].append([])
+            out["input_ids"].append(empty())
+            out["labels"].append(empty())
             errors.append(message)
             continue
-        out["input_ids"].append(seg.input_ids)
-        row_labels = labels_from_mask(seg.input_ids, seg.mask(policy).loss_mask, ignore_index)
-        out["labels"].append(shift_labels(row_labels, ignore_index) if shift else row_labels)
+        ids = seg.input_ids
+        if arrays:
+            ids = seg.bounds.ids if seg.bounds.ids is not None else np.array(ids, dtype=np.int64)
+        found = row_labels(ids, seg.mask(policy).loss_mask, ignore_index)
+        out["input_ids"].append(ids)
+        out["labels"].append((_shift_array(found, ignore_index) if arrays else shift_labels(found, ignore_index))
+                             if shift else found)
         errors.append(None)
     if on_error == "record":
         out["lossmask_error"] = errors
+    return out
+
+
+def _supervised_runs(loss_mask: list[int]):
+    """``(start, end)`` of every run of 1s in the mask (``bytes.find``: C-level, one step per run)."""
+    flags = bytes(loss_mask)
+    start = flags.find(1)
+    while start >= 0:
+        end = flags.find(0, start)
+        if end < 0:
+            end = len(flags)
+        yield start, end
+        start = flags.find(1, end)
+
+
+def _array_labels(ids: Any, loss_mask: list[int], ignore_index: int) -> Any:
+    """:func:`labels_from_mask` for an ``int64`` id array, as an ``int64`` array."""
+    out = np.full(len(ids), ignore_index, dtype=np.int64)
+    for start, end in _supervised_runs(loss_mask):
+        out[start:end] = ids[start:end]
+    return out
+
+
+def _shift_array(labels: Any, ignore_index: int) -> Any:
+    """:func:`shift_labels` for an array."""
+    if not len(labels):
+        return labels
+    out = np.empty_like(labels)
+    out[:-1], out[-1] = labels[1:], ignore_index
     return out
 
 
@@ -149,14 +194,8 @@ def labels(tokenizer: Any, messages: Sequence[Mapping[str, Any]], tools: Sequenc
 def labels_from_mask(input_ids: list[int], loss_mask: list[int], ignore_index: int = IGNORE_INDEX) -> list[int]:
     """The ids where the mask is 1, ``ignore_index`` elsewhere: one slice copy per supervised run (C-level)."""
     out = [ignore_index] * len(input_ids)
-    flags = bytes(loss_mask)
-    start = flags.find(1)
-    while start >= 0:
-        end = flags.find(0, start)
-        if end < 0:
-            end = len(flags)
+    for start, end in _supervised_runs(loss_mask):
         out[start:end] = input_ids[start:end]
-        start = flags.find(1, end)
     return out
 
 
@@ -192,18 +231,12 @@ class LabelsMap:
     def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
         conversations = [_json(m) for m in batch[self.messages]]
         tools = [_json(t) for t in batch[self.tools]] if self.tools in batch else None
-        cols = labels_batch(self.tokenizer, conversations, tools, self.template_kwargs,
-                            chat_template=self.chat_template, profile=self.profile,
-                            ignore_index=self.ignore_index, on_error=self.on_error, shift=self.shift)
-        if self.arrays:
-            cols["input_ids"], cols["labels"] = int_arrays(cols["input_ids"]), int_arrays(cols["labels"])
-        return cols
+        return _columns(self.tokenizer, conversations, tools, self.template_kwargs, self.chat_template,
+                        self.profile, self.ignore_index, self.on_error, True, self.shift, arrays=self.arrays)
 
 
 def int_arrays(rows: list[list[int]]) -> list[Any]:
-    """One NumPy ``int64`` array per row (numpy comes with transformers)."""
-    import numpy as np
-
+    """One NumPy ``int64`` array per row."""
     return [np.array(row, dtype=np.int64) for row in rows]
 
 

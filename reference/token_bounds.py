@@ -35,31 +35,41 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import accumulate, compress, count, starmap
+from itertools import compress, count, starmap
 from operator import ge, itemgetter
 from typing import Any
+
+import numpy as np
 
 from .cache import PerObjectCache
 
 _START, _END = itemgetter(0), itemgetter(1)
+
 #: A length no token has: an id missing from the table makes the sum fail instead of guessing.
 _UNKNOWN = 1 << 48
 
 
 class TokenBounds:
-    """Character offsets of one encoding's tokens, as a list of ``(start, end)`` on demand."""
+    """Character offsets of one encoding's tokens, as a list of ``(start, end)`` on demand.
 
-    __slots__ = ("_offsets", "_starts")
+    On the lengths path the bounds are one NumPy ``int64`` array of token starts (``starts[t]`` where token t
+    starts, ``starts[-1]`` the text's length; no token is empty), and ``ids`` the encoding's ids as an ``int64``
+    array, built to look the lengths up and kept so a dataset column (:class:`reference.batch.LabelsMap`) need not
+    convert the ids again. ``offsets`` is always a list of Python ``(int, int)``.
+    """
 
-    def __init__(self, offsets: list[tuple[int, int]] | None = None, starts: list[int] | None = None) -> None:
+    __slots__ = ("_offsets", "_starts", "ids")
+
+    def __init__(self, offsets: list[tuple[int, int]] | None = None, starts: Sequence[int] | None = None,
+                 ids: Any = None) -> None:
         self._offsets = offsets
-        #: ``starts[t]`` is where token t starts, ``starts[-1]`` the text's length (lengths path: no token is empty).
-        self._starts = starts
+        self._starts = None if starts is None else np.asarray(starts, dtype="int64")
+        self.ids = ids
 
     @property
     def offsets(self) -> list[tuple[int, int]]:
         if self._offsets is None:
-            starts = self._starts
+            starts = self._starts.tolist()
             self._offsets = list(zip(starts, starts[1:]))
         return self._offsets
 
@@ -90,19 +100,25 @@ class TokenBounds:
         return _mask_from_offsets(self.offsets, intervals, straddle)
 
 
-def _mask_from_starts(starts: list[int], intervals: list[tuple[int, int]],
+def _mask_from_starts(starts: Any, intervals: list[tuple[int, int]],
                       straddle: str) -> tuple[list[int], list[int]]:
     n = len(starts) - 1
     mask = [0] * n
     straddles: list[int] = []
-    for a, b in intervals:
-        lo = bisect_right(starts, a, 1, n + 1) - 1  # first token ending after a
-        hi = bisect_left(starts, b, 0, n)  # first token starting at/after b
+    if not intervals:
+        return mask, straddles
+    edges = np.asarray(intervals, dtype="int64")
+    # Both bisections of every interval in two C calls: the first token ending after a (a token's end is the
+    # next one's start), the first token starting at or after b.
+    los = np.searchsorted(starts[1:], edges[:, 0], side="right")
+    his = np.searchsorted(starts[:n], edges[:, 1], side="left")
+    first_starts, after_ends = starts[los].tolist(), starts[his].tolist()
+    for (a, b), lo, hi, lo_start, hi_start in zip(intervals, los.tolist(), his.tolist(), first_starts, after_ends):
         if lo >= hi:
             continue
         mask[lo:hi] = [1] * (hi - lo)
         # Tokens are contiguous and never empty here: only the first can start before a, only the last end after b.
-        for t, partial in ((lo, starts[lo] < a), (hi - 1, starts[hi] > b)):
+        for t, partial in ((lo, lo_start < a), (hi - 1, hi_start > b)):
             if partial:  # a token can straddle two intervals: each one leaves it out under "all"
                 straddles.append(t)
                 if straddle == "all":
@@ -218,12 +234,31 @@ def fused_unknown(backend: Any) -> int | None:
 
 
 class Lengths(dict):
-    """Token id → characters it covers, filled on first use of each id (a fresh tokenizer pays per id seen)."""
+    """Token id → characters it covers, filled on first use of each id (a fresh tokenizer pays per id seen).
+
+    :meth:`of` looks up a whole encoding at once in a NumPy table beside the dict (``-1``: not looked up yet),
+    one gather instead of a dict lookup per token; ids the table has not seen go through the dict first.
+    """
 
     def __init__(self, backend: Any) -> None:
         super().__init__()
         self.backend = backend
         self.added = {i: len(t.content) or _UNKNOWN for i, t in backend.get_added_tokens_decoder().items()}
+        self.table = np.full(backend.get_vocab_size(with_added_tokens=True), -1, dtype="int64")
+
+    def of(self, ids: Any) -> Any:
+        """The length of every id of ``ids`` (an ``int64`` array) as an ``int64`` array."""
+        table = self.table
+        if len(ids) and int(ids.max()) >= len(table):  # an id past the vocabulary size the backend reported
+            grown = np.full(int(ids.max()) + 1, -1, dtype="int64")
+            grown[:len(table)] = table
+            self.table = table = grown
+        found = table[ids]
+        if len(found) and found.min() < 0:
+            for token_id in np.unique(ids[found < 0]).tolist():
+                table[token_id] = self[token_id]
+            found = table[ids]
+        return found
 
     def __missing__(self, token_id: int) -> int:
         length = self.added.get(token_id)
@@ -278,9 +313,11 @@ def encode_bounds(tokenizer: Any, backend: Any, texts: list[str]) -> list[tuple[
             ids = enc.ids
             if unknown is not None and unknown in ids:
                 continue
-            starts = list(accumulate(map(lengths.__getitem__, ids), initial=0))
-            if starts[-1] == len(texts[k]):
-                out[k] = (ids, TokenBounds(starts=starts))
+            id_array = np.array(ids, dtype=np.int64)
+            starts = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(lengths.of(id_array), out=starts[1:])
+            if int(starts[-1]) == len(texts[k]):
+                out[k] = (ids, TokenBounds(starts=starts, ids=id_array))
     rest = [k for k, o in enumerate(out) if o is None]
     if rest:
         for k, enc in zip(rest, backend.encode_batch([texts[k] for k in rest], add_special_tokens=False)):
