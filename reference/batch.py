@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .errors import LossmaskError
-from .mask import encode_many, finish, prepare, require_offsets
-from .policy import CANONICAL, Policy, get_profile
+from .mask import encode_many, finish, prepare, require_offsets, segment_prepared
+from .policy import CANONICAL, Policy, get_profile, supervised_intervals
 
 IGNORE_INDEX = -100
 ON_ERROR = ("raise", "record")
@@ -52,26 +52,34 @@ def segment_batch(tokenizer: Any, chat_template: str, conversations: Sequence[Se
                                  single_render))
         except errors as exc:
             found.append(exc)
-    rows = [k for k, f in enumerate(found) if not isinstance(f, BaseException)]
-    try:
-        encoded = dict(zip(rows, encode_many(tokenizer, [found[k][0] for k in rows]) if rows else []))
-    except errors:  # one text the backend cannot encode: find it, encode the others
-        encoded = {}
-        for k in rows:
-            try:
-                encoded[k] = encode_many(tokenizer, [found[k][0]])[0]
-            except errors as exc:
-                found[k] = exc
+    encoded = _encode_rows(tokenizer, {k: f[0] for k, f in enumerate(found) if not isinstance(f, BaseException)},
+                           errors)
     out: list[Any] = []
     for k, (f, messages) in enumerate(zip(found, conversations)):
-        if isinstance(f, BaseException):
-            out.append(f)
+        if isinstance(f, BaseException) or isinstance(encoded[k], BaseException):
+            out.append(f if isinstance(f, BaseException) else encoded[k])
             continue
         try:
             out.append(finish(f, messages, encoded[k]))
         except errors as exc:
             out.append(exc)
     return out
+
+
+def _encode_rows(tokenizer: Any, texts: dict[int, str], errors: tuple[type[BaseException], ...]) -> dict[int, Any]:
+    """Row → ``(ids, bounds)`` for every text, in one backend call; a text the backend cannot encode gets the
+    exception (then each text is encoded alone to find it)."""
+    rows = list(texts)
+    try:
+        return dict(zip(rows, encode_many(tokenizer, [texts[k] for k in rows]) if rows else []))
+    except errors:
+        out: dict[int, Any] = {}
+        for k in rows:
+            try:
+                out[k] = encode_many(tokenizer, [texts[k]])[0]
+            except errors as exc:
+                out[k] = exc
+        return out
 
 
 def labels_batch(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, Any]]],
@@ -106,27 +114,84 @@ def _columns(tokenizer: Any, conversations: Sequence[Sequence[Mapping[str, Any]]
     out: dict[str, list] = {"input_ids": [], "labels": []}
     errors: list[str | None] = []
     many = len(conversations) > 1
-    for row, seg in _segmented(tokenizer, template, conversations, _per_row(tools, len(conversations)),
-                               template_kwargs, validate):
-        if isinstance(seg, LossmaskError):
-            message = (f"conversation {row}: " if many else "") + " ".join(str(seg).split())
+    for row, found in _masked(tokenizer, template, conversations, _per_row(tools, len(conversations)),
+                              template_kwargs, validate, policy):
+        if isinstance(found, LossmaskError):
+            message = (f"conversation {row}: " if many else "") + " ".join(str(found).split())
             if on_error == "raise":
-                raise type(seg)(message) from seg
+                raise type(found)(message) from found
             out["input_ids"].append(empty())
             out["labels"].append(empty())
             errors.append(message)
             continue
-        ids = seg.input_ids
+        ids, bounds, loss_mask = found
         if arrays:
-            ids = seg.bounds.ids if seg.bounds.ids is not None else np.array(ids, dtype=np.int64)
-        found = row_labels(ids, seg.mask(policy).loss_mask, ignore_index)
+            ids = bounds.ids if bounds.ids is not None else np.array(ids, dtype=np.int64)
+        row_ids = row_labels(ids, loss_mask, ignore_index)
         out["input_ids"].append(ids)
-        out["labels"].append((_shift_array(found, ignore_index) if arrays else shift_labels(found, ignore_index))
-                             if shift else found)
+        out["labels"].append((_shift_array(row_ids, ignore_index) if arrays else shift_labels(row_ids, ignore_index))
+                             if shift else row_ids)
         errors.append(None)
     if on_error == "record":
         out["lossmask_error"] = errors
     return out
+
+
+#: Conversations rendered (and tokenized in one call) at a time by :func:`labels_batch`. Why not a whole
+#: ``datasets.map`` batch: everything held from one conversation's render until its tokens come back outlives
+#: several young collections of Python's cyclic GC and is promoted, and promoted objects trigger full
+#: collections (each walks every object of the process: about 0.05 s in a process holding transformers and a
+#: dataset). 32 texts still fill the tokenizer's threads.
+CHUNK = 32
+
+
+def _masked(tokenizer: Any, template: str, conversations: Sequence[Sequence[Mapping[str, Any]]], tools: Sequence[Any],
+            template_kwargs: Mapping[str, Any] | None, validate: bool, policy: Policy):
+    """``(row, (ids, bounds, loss_mask) or LossmaskError)`` for every conversation, :data:`CHUNK` at a time.
+
+    The steps of :func:`reference.compute` (prepare, tokenize, segment, mask), in an order fit for a batch: each
+    conversation is rendered, segmented and its supervised character intervals taken before the chunk is
+    tokenized (segmentation needs the text, not the tokens), so only the text and the intervals wait for the
+    tokens; a conversation's segments, fields and spans are gone before the next one renders. A row fails
+    with the error ``compute`` raises first: the render's, else the tokenizer's, else the segmentation's.
+    """
+    require_offsets(tokenizer)
+    for start in range(0, len(conversations), CHUNK):
+        rows = range(start, min(start + CHUNK, len(conversations)))
+        texts: dict[int, str] = {}
+        pending: dict[int, Any] = {}  # row -> intervals, or the error that ends it
+        for k in rows:
+            messages = conversations[k]
+            try:
+                found = prepare(tokenizer, template, messages, tools[k], template_kwargs, validate, True)
+            except LossmaskError as exc:
+                pending[k] = exc
+                continue
+            texts[k] = found[0]
+            try:
+                segs, turns, _ = segment_prepared(found, messages)
+                pending[k] = supervised_intervals(segs, turns, policy, len(messages))
+            except LossmaskError as exc:
+                pending[k] = _Later(exc)
+        encoded = _encode_rows(tokenizer, texts, (LossmaskError,))
+        for k in rows:
+            got, enc = pending.pop(k), encoded.pop(k, None)
+            if isinstance(got, LossmaskError) or isinstance(enc, LossmaskError):
+                yield k, got if isinstance(got, LossmaskError) else enc
+            elif isinstance(got, _Later):
+                yield k, got.error
+            else:
+                ids, bounds = enc
+                yield k, (ids, bounds, bounds.mask(got, policy.straddle)[0])
+
+
+class _Later:
+    """A segmentation error, reported only once the row's text has tokenized (``compute``'s order)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: LossmaskError) -> None:
+        self.error = error
 
 
 def _supervised_runs(loss_mask: list[int]):
@@ -156,26 +221,6 @@ def _shift_array(labels: Any, ignore_index: int) -> Any:
     out = np.empty_like(labels)
     out[:-1], out[-1] = labels[1:], ignore_index
     return out
-
-
-#: Conversations segmented (and tokenized in one call) at a time by :func:`labels_batch`. Why not all at once: a
-#: segmentation is many small tuples, and holding a whole ``datasets.map`` batch of them alive makes Python's
-#: cyclic GC promote them and then walk every object of the process (a full collection, about 0.4 s in a
-#: process holding transformers and a dataset) every few batches; labels need only one segmentation at a time.
-#: 32 texts still fill the tokenizer's threads.
-CHUNK = 32
-
-
-def _segmented(tokenizer: Any, template: str, conversations: Sequence[Sequence[Mapping[str, Any]]],
-               tools: Sequence[Any], template_kwargs: Mapping[str, Any] | None, validate: bool):
-    """``(row, segmentation or LossmaskError)`` for every conversation, :data:`CHUNK` conversations at a time."""
-    for start in range(0, len(conversations), CHUNK):
-        stop = start + CHUNK
-        found = segment_batch(tokenizer, template, conversations[start:stop], tools[start:stop], template_kwargs,
-                              validate)
-        for offset in range(len(found)):
-            yield start + offset, found[offset]
-            found[offset] = None  # the caller is done with it: let it go before the chunk ends
 
 
 def labels(tokenizer: Any, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]] | None = None,

@@ -189,13 +189,12 @@ def prepare(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, 
     return found
 
 
-def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) -> Segmentation:
-    """Segment a prepared render given its ``(ids, offsets)``: the part of :func:`segment` after tokenizing."""
-    text, marking, structure, renders = found
+def segment_prepared(found: tuple, messages: Sequence[Mapping[str, Any]]) -> tuple[list, list, list[str]]:
+    """``(segments, turns, warnings)`` of a prepared render: segmentation needs the text, not the tokens."""
+    text, marking, structure, _ = found
     fields, spans = marking.fields, marking.spans
     segmenter = Segmenter(text, messages, fields, spans, structure)
     segs, turns = segmenter.run()
-    ids, bounds = encoded
     warnings = list(segmenter.warnings)
     warnings.extend(f"field {fields[s.field].path} was only partly delimited by the template"
                     for s in spans if not s.complete)
@@ -203,8 +202,15 @@ def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) 
                     f"inspects its value); " + ("located by a perturbation diff" if k in marking.located else
                                                 "its text counts as template text of its turn")
                     for k in marking.unmarked)
-    return Segmentation(text, ids, bounds, segs, turns, structure, len(messages), marking.scope, warnings,
-                        renders)
+    return segs, turns, warnings
+
+
+def finish(found: tuple, messages: Sequence[Mapping[str, Any]], encoded: tuple) -> Segmentation:
+    """Segment a prepared render given its ``(ids, offsets)``: the part of :func:`segment` after tokenizing."""
+    segs, turns, warnings = segment_prepared(found, messages)
+    ids, bounds = encoded
+    return Segmentation(found[0], ids, bounds, segs, turns, found[2], len(messages), found[1].scope, warnings,
+                        found[3])
 
 
 def _marked_only(tokenizer: Any, chat_template: str, messages: Sequence[Mapping[str, Any]], tools: Any,
