@@ -11,6 +11,7 @@ from lossmask import assets
 from lossmask.cases import load_cases
 from lossmask.reference import (LabelsMap, LossmaskError, TemplateRefusal, compute, labels, labels_batch, segment,
                                 segment_batch)
+from lossmask.reference import batch as batch_module
 from lossmask.reference.batch import labels_from_mask
 
 FAMILIES = list(assets.families())
@@ -37,9 +38,11 @@ def test_segment_batch_rows_equal_segment(family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_labels_batch_is_compute_with_ignore_index(family):
+def test_labels_batch_is_compute_with_ignore_index(family, monkeypatch):
     loaded = assets.load_bundled(family)
     cases = [c for c in cases_for(family) if not c.template_kwargs]
+    monkeypatch.setattr(batch_module, "CHUNK", 7)  # rows (error rows among them) cross several chunk boundaries
+    assert len(cases) > 3 * batch_module.CHUNK
     cols = labels_batch(loaded.tokenizer, [c.messages for c in cases], [c.tools for c in cases],
                         profile="slime-qwen3_5", on_error="record")
     assert len(cols["input_ids"]) == len(cols["labels"]) == len(cols["lossmask_error"]) == len(cases)
