@@ -10,7 +10,7 @@ and ``labels_batch`` (many, one tokenizer call) return ``input_ids`` and ``label
 ``LabelsMap(tokenizer)`` is a ``datasets.map(batched=True, num_proc=N)`` function (:mod:`reference.batch`).
 """
 
-from .batch import LabelsMap, labels, labels_batch, segment_batch
+from .batch import LabelsMap, labels, labels_batch, segment_batch, segment_stream
 from .errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 from .mask import MaskResult, Segmentation, compute, segment
 from .policy import CANONICAL, PROFILES, Policy, get_profile
@@ -18,5 +18,5 @@ from .policy import CANONICAL, PROFILES, Policy, get_profile
 __all__ = [
     "CANONICAL", "PROFILES", "ConversationError", "LabelsMap", "LossmaskError", "MaskResult", "Policy",
     "Segmentation", "SegmentationError", "TemplateRefusal", "compute", "get_profile", "labels", "labels_batch",
-    "segment", "segment_batch",
+    "segment", "segment_batch", "segment_stream",
 ]

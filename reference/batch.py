@@ -20,7 +20,7 @@ token is supervised).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,41 @@ def segment_batch(tokenizer: Any, chat_template: str, conversations: Sequence[Se
     (``lossmask audit`` passes ``(Exception,)``: a reference bug on one sample is counted, not fatal).
     """
     require_offsets(tokenizer)
+    return list(_segment_chunk(tokenizer, chat_template, conversations, _per_row(tools, len(conversations)),
+                               template_kwargs, validate, single_render, errors))
+
+
+#: Conversations :func:`segment_stream` renders and tokenizes together by default. Not fewer: each tokenizer call
+#: wakes the backend's worker threads, which spin before they sleep; on 20,000 audit records (2 cores) 32 at a
+#: time took 31.5-36.3 s of CPU against 29.4-31.0 s for 256.
+STREAM_CHUNK = 256
+
+
+def segment_stream(tokenizer: Any, chat_template: str, conversations: Sequence[Sequence[Mapping[str, Any]]],
+                   tools: Sequence[Sequence[Mapping[str, Any]] | None] | None = None,
+                   template_kwargs: Mapping[str, Any] | None = None, validate: bool = True,
+                   single_render: bool = True, errors: tuple[type[BaseException], ...] = (LossmaskError,),
+                   chunk: int = STREAM_CHUNK) -> Iterator[Any]:
+    """:func:`segment_batch`'s results one at a time, ``chunk`` conversations rendered and tokenized together.
+
+    For a caller done with each segmentation before it asks for the next (``lossmask audit`` tallies it): then
+    one chunk of prepared renders and one segmentation are alive, not a list of segmentations. Those are many
+    small objects that outlive young collections of Python's cyclic GC and get promoted, and promotions trigger
+    full collections (each walks every object of the process). Measured on 20,000 audit records (one process):
+    a list of 256 at a time, 22 full collections taking 2.9-3.2 s; this, 15 taking 1.7 s.
+    """
+    require_offsets(tokenizer)
     tools = _per_row(tools, len(conversations))
+    for start in range(0, len(conversations), chunk):
+        stop = start + chunk
+        yield from _segment_chunk(tokenizer, chat_template, conversations[start:stop], tools[start:stop],
+                                  template_kwargs, validate, single_render, errors)
+
+
+def _segment_chunk(tokenizer: Any, chat_template: str, conversations: Sequence[Sequence[Mapping[str, Any]]],
+                   tools: Sequence[Any], template_kwargs: Mapping[str, Any] | None, validate: bool,
+                   single_render: bool, errors: tuple[type[BaseException], ...]) -> Iterator[Any]:
+    """Prepare every conversation, tokenize the texts in one call, then segment each (lazily: one at a time)."""
     found: list[Any] = []
     for messages, row_tools in zip(conversations, tools):
         try:
@@ -54,16 +88,16 @@ def segment_batch(tokenizer: Any, chat_template: str, conversations: Sequence[Se
             found.append(exc)
     encoded = _encode_rows(tokenizer, {k: f[0] for k, f in enumerate(found) if not isinstance(f, BaseException)},
                            errors)
-    out: list[Any] = []
-    for k, (f, messages) in enumerate(zip(found, conversations)):
+    for k, messages in enumerate(conversations):
+        f, found[k] = found[k], None  # let each prepared render go once it is segmented
         if isinstance(f, BaseException) or isinstance(encoded[k], BaseException):
-            out.append(f if isinstance(f, BaseException) else encoded[k])
+            yield f if isinstance(f, BaseException) else encoded[k]
             continue
         try:
-            out.append(finish(f, messages, encoded[k]))
+            seg = finish(f, messages, encoded.pop(k))
         except errors as exc:
-            out.append(exc)
-    return out
+            seg = exc
+        yield seg
 
 
 def _encode_rows(tokenizer: Any, texts: dict[int, str], errors: tuple[type[BaseException], ...]) -> dict[int, Any]:

@@ -10,7 +10,7 @@ import pytest
 from lossmask import assets
 from lossmask.cases import load_cases
 from lossmask.reference import (LabelsMap, LossmaskError, TemplateRefusal, compute, labels, labels_batch, segment,
-                                segment_batch)
+                                segment_batch, segment_stream)
 from lossmask.reference import batch as batch_module
 from lossmask.reference.batch import labels_from_mask
 
@@ -35,6 +35,22 @@ def test_segment_batch_rows_equal_segment(family):
             assert isinstance(got, type(exc)) and str(got) == str(exc), case.id
             continue
         assert dataclasses.asdict(got) == dataclasses.asdict(want), case.id
+
+
+@pytest.mark.parametrize("family", ["qwen3_5", "gpt_oss"])
+def test_segment_stream_yields_segment_batch_rows_in_order(family):
+    loaded = assets.load_bundled(family)
+    cases = [c for c in cases_for(family) if not c.template_kwargs]
+    conversations, tools = [c.messages for c in cases], [c.tools for c in cases]
+    whole = segment_batch(loaded.tokenizer, loaded.chat_template, conversations, tools)
+    streamed = list(segment_stream(loaded.tokenizer, loaded.chat_template, conversations, tools, chunk=5))
+    assert len(cases) > 3 * 5 and len(streamed) == len(whole)
+    assert any(isinstance(r, LossmaskError) for r in whole)  # error rows among them, across chunk boundaries
+    for case, a, b in zip(cases, whole, streamed):
+        if isinstance(a, LossmaskError):
+            assert type(b) is type(a) and str(b) == str(a), case.id
+        else:
+            assert dataclasses.asdict(b) == dataclasses.asdict(a), case.id
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossmask.reference import PROFILES, get_profile, render_limits, segment_batch
+from lossmask.reference import PROFILES, get_profile, render_limits, segment_stream
 from lossmask.reference.conversation import json_limit, validate_messages
 from lossmask.reference.errors import ConversationError, LossmaskError, SegmentationError, TemplateRefusal
 
@@ -233,8 +233,9 @@ def _finding_message(outcome: Outcome, profile: str) -> str:
 
 
 def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
-    """Screen every record, segment the maskable ones in one batch (:func:`reference.segment_batch`: one
-    tokenizer call for the chunk, as dataset preparation does), then count each record's result."""
+    """Screen every record, segment the maskable ones in batches (:func:`reference.segment_stream`: one tokenizer
+    call per 256 conversations, as dataset preparation does), and count each record's result as it comes (a
+    segmentation is dropped once counted: holding a whole chunk of them made the GC walk the process more)."""
     state = state_for(config)
     out = T.Tally(config.examples_per_kind, config.keep_samples)
     pending = []
@@ -249,8 +250,8 @@ def analyse_chunk(config: AuditConfig, records: Iterable[Record]) -> T.Tally:
     if not pending:
         return out
     loaded = state.loaded
-    results = segment_batch(loaded.tokenizer, loaded.chat_template, [m for _, m, _ in pending],
-                            [t for _, _, t in pending], config.kwargs(), validate=False, errors=(Exception,))
+    results = segment_stream(loaded.tokenizer, loaded.chat_template, [m for _, m, _ in pending],
+                             [t for _, _, t in pending], config.kwargs(), validate=False, errors=(Exception,))
     for (record, messages, tools), seg in zip(pending, results):
         try:
             tally_segmentation(state, config, record, messages, tools, seg, out)
