@@ -314,8 +314,11 @@ def encode_bounds(tokenizer: Any, backend: Any, texts: list[str]) -> list[tuple[
             if unknown is not None and unknown in ids:
                 continue
             id_array = np.array(ids, dtype=np.int64)
+            token_lengths = lengths.of(id_array)
+            if len(ids) and token_lengths.max() >= _UNKNOWN:  # a token of unknown length (and no int64 overflow)
+                continue
             starts = np.zeros(len(ids) + 1, dtype=np.int64)
-            np.cumsum(lengths.of(id_array), out=starts[1:])
+            np.cumsum(token_lengths, out=starts[1:])
             if int(starts[-1]) == len(texts[k]):
                 out[k] = (ids, TokenBounds(starts=starts, ids=id_array))
     rest = [k for k, o in enumerate(out) if o is None]
