@@ -205,26 +205,17 @@ def _masked(tokenizer: Any, template: str, conversations: Sequence[Sequence[Mapp
                 segs, turns, _ = segment_prepared(found, messages)
                 pending[k] = supervised_intervals(segs, turns, policy, len(messages))
             except LossmaskError as exc:
-                pending[k] = _Later(exc)
+                pending[k] = exc
         encoded = _encode_rows(tokenizer, texts, (LossmaskError,))
         for k in rows:
-            got, enc = pending.pop(k), encoded.pop(k, None)
-            if isinstance(got, LossmaskError) or isinstance(enc, LossmaskError):
-                yield k, got if isinstance(got, LossmaskError) else enc
-            elif isinstance(got, _Later):
-                yield k, got.error
+            got, enc = pending.pop(k), encoded.pop(k, None)  # enc is None where the render failed
+            if isinstance(enc, LossmaskError):  # the tokenizer's error comes before the segmentation's
+                yield k, enc
+            elif isinstance(got, LossmaskError):
+                yield k, got
             else:
                 ids, bounds = enc
                 yield k, (ids, bounds, bounds.mask(got, policy.straddle)[0])
-
-
-class _Later:
-    """A segmentation error, reported only once the row's text has tokenized (``compute``'s order)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: LossmaskError) -> None:
-        self.error = error
 
 
 def _supervised_runs(loss_mask: list[int]):
