@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from . import attribute_lookup
 from .errors import LossmaskError
 
 DEFAULT_SECONDS = float(os.environ.get("LOSSMASK_RENDER_TIMEOUT", "10"))
@@ -333,6 +334,7 @@ def _harden(compiled: Any, text: str) -> None:
 
     env.call = call
     env.concat = _concat
+    attribute_lookup.install(env)
     hardened = env.from_string(text)
     compiled.__dict__.update(hardened.__dict__)
     compiled.lossmask_bounded = True

@@ -29,6 +29,12 @@ ESCAPES = {
     "transformers_global": "{{ raise_exception.__globals__['__builtins__']['exec']('open(\"{mark}\", \"w\")') }}",
     "message_dict_class": "{{ messages[0].__class__.__init__.__globals__ }}",
     "format_escape": "{{ '{0.__class__.__mro__}'.format('') }}",
+    # the lookups reference.attribute_lookup answers from a remembered verdict must still be refused
+    "dict_mutation": "{{ messages[0].clear() }}",
+    "list_mutation": "{{ messages.append('x') }}",
+    "loop_class": "{% for m in messages %}{{ loop.__class__.__init__.__globals__ }}{% endfor %}",
+    "namespace_class": "{% set ns = namespace(a=1) %}{{ ns.__class__.__init__.__globals__ }}",
+    "str_private": "{{ 'x'.__len__() }}",
 }
 
 
