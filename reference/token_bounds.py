@@ -255,7 +255,7 @@ class Lengths(dict):
             self.table = table = grown
         found = table[ids]
         if len(found) and found.min() < 0:
-            for token_id in np.unique(ids[found < 0]).tolist():
+            for token_id in set(ids[found < 0].tolist()):  # not np.unique: its first call imports numpy.ma (68 ms)
                 table[token_id] = self[token_id]
             found = table[ids]
         return found
