@@ -25,9 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from . import render_limits
 from .errors import LossmaskError
 from .mask import encode_many, finish, prepare, require_offsets, segment_prepared
 from .policy import CANONICAL, Policy, get_profile, supervised_intervals
+from .proof import prove
+from .render import pinned_template
 
 IGNORE_INDEX = -100
 ON_ERROR = ("raise", "record")
@@ -296,12 +299,30 @@ class LabelsMap:
         self.template_kwargs = dict(template_kwargs or {})
         self.chat_template, self.profile = chat_template, profile
         self.ignore_index, self.on_error, self.shift = ignore_index, on_error, shift
+        _prepare_template(chat_template if chat_template is not None else getattr(tokenizer, "chat_template", None))
 
     def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
         conversations = [_json(m) for m in batch[self.messages]]
         tools = [_json(t) for t in batch[self.tools]] if self.tools in batch else None
         return _columns(self.tokenizer, conversations, tools, self.template_kwargs, self.chat_template,
                         self.profile, self.ignore_index, self.on_error, True, self.shift, arrays=self.arrays)
+
+
+def _prepare_template(template: Any) -> None:
+    """Prove the template and compile our bounded copy of it now, in the process that builds the map.
+
+    Why: ``datasets.map(num_proc=N)`` forks its workers from this process, and what is compiled and proved here
+    (per template text, process-wide) they inherit; otherwise each worker pays it on its first batch (about
+    0.1 s on the dataset bench's template, per worker). A template that fails here fails again, with its row
+    named, when a batch renders it, so nothing is raised here.
+    """
+    if not isinstance(template, str) or not template:
+        return
+    try:
+        prove(template)
+        render_limits.prepare(pinned_template(template))
+    except Exception:  # noqa: BLE001 - a syntax error, a refusal, a limit: the rows report it, with their numbers
+        pass
 
 
 def int_arrays(rows: list[list[int]]) -> list[Any]:

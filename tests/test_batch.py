@@ -144,3 +144,29 @@ def test_labels_map_arrays_make_the_same_dataset_as_lists():
     assert made[True]["labels"] == made[False]["labels"] == labels_batch(loaded.tokenizer, [c.messages for c in cases])["labels"]
     assert made[True]["input_ids"] == made[False]["input_ids"]
     assert made[True].features == made[False].features
+
+
+def test_labels_map_prepares_its_template_before_any_worker_forks():
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    from lossmask.reference import render_limits
+    from lossmask.reference.render import pinned_template
+
+    loaded = assets.load_bundled("qwen2_5")
+    template = loaded.chat_template + "{#- prepared at construction -#}"
+    assert pinned_template(template) not in render_limits._PREPARED
+    fn = LabelsMap(loaded.tokenizer, chat_template=template)
+    bounded = render_limits._PREPARED[pinned_template(template)]  # scanned and compiled in this process
+    assert getattr(_compile_jinja_template(bounded), "lossmask_bounded", False)
+    chat = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]
+    out = fn({"messages": [chat]})
+    assert [a.tolist() for a in out["input_ids"]] == [labels(loaded.tokenizer, chat, chat_template=template)["input_ids"]]
+
+
+def test_labels_map_with_a_broken_template_is_built_and_its_rows_report_the_error():
+    loaded = assets.load_bundled("qwen2_5")
+    fn = LabelsMap(loaded.tokenizer, chat_template="{% for m in messages %}{{ m.content }", on_error="record")
+    chat = [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."}]
+    out = fn({"messages": [chat, chat]})
+    assert [a.tolist() for a in out["input_ids"]] == [[], []]
+    assert all(e.startswith("conversation ") and "template" in e for e in out["lossmask_error"]), out["lossmask_error"]
