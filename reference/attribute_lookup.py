@@ -4,8 +4,10 @@ Why: a chat template reads ``message.content``, ``message.role``, ``tool_call.fu
 ``content.strip()``, ``content.split(...)`` dozens of times per conversation, and every one of those goes through
 Jinja's sandboxed ``getattr``. For a dict key that costs a Python ``AttributeError`` (``getattr`` is tried before
 the item); for a ``str`` method it costs ``is_safe_attribute``, which for ``ImmutableSandboxedEnvironment`` runs
-a dozen ``isinstance`` checks against ``collections.abc`` types. On the dataset bench's training template that
-was about 70 lookups per conversation, a fifth of the render.
+a dozen ``isinstance`` checks against ``collections.abc`` types. On the dataset bench's training template a
+conversation makes about 220 lookups, 70 of them through ``is_safe_attribute``; with both shortcuts a batch of
+256 conversations through ``LabelsMap`` went from 0.85x to 0.97x the bare render-and-tokenize pipeline's speed
+(medians of 12, same process, 2026-12-03).
 
 What changes, and why the answers cannot: two shortcuts, each taken only where Jinja's own answer follows from
 the object's exact type and the attribute's name.

@@ -16,7 +16,7 @@ from . import proof_values as A
 from .proof_calls import Calls
 from .proof_compare import Compares
 from .proof_common import CONTAINERS, DICT_ATTRS, NOT_CONST, STR_ATTRS, const, line, path_of
-from .proof_values import ARGVAL, BOTTOM, FIELD, P, U, Unprovable, Value, join
+from .proof_values import ARGVAL, BOTTOM, P, U, Unprovable, Value, join
 
 class Ops(Calls, Compares):
     """Mixin of :class:`reference.proof_walk.Prover`: expression evaluation (calls, filters and tests in
