@@ -17,8 +17,9 @@ How, without changing what any render prints and without touching anyone else's 
    transformers' own environment (same settings, filters, globals and extensions) that intercepts ``*``, ``**``
    and ``%`` (size-checked), checks every call and filter (deadline; integer arguments and results past the
    output limit), bounds ``range`` (the deadline is checked at every step), ``lipsum`` and ``namespace``
-   assignments, and assembles the output chunk by chunk against the size limit and the deadline. Renders of the
-   template's own text, by a user or a generator in the same process, are untouched.
+   assignments, and assembles the output chunk by chunk against the size limit and the deadline. Its attribute
+   lookups take :mod:`reference.attribute_lookup`'s shortcuts (Jinja's own answers, with less work). Renders of
+   the template's own text, by a user or a generator in the same process, are untouched.
 
 Not bounded here: a single C-level operation that is slow or large on its own without passing through any of
 these hooks (e.g. a regular-expression filter added by a future transformers). The process limits of the
