@@ -25,12 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from . import render_limits
 from .errors import LossmaskError
 from .mask import encode_many, finish, prepare, require_offsets, segment_prepared
 from .policy import CANONICAL, Policy, get_profile, supervised_intervals
 from .proof import prove
-from .render import pinned_template
+from .render import bounded_template
 
 IGNORE_INDEX = -100
 ON_ERROR = ("raise", "record")
@@ -320,7 +319,7 @@ def _prepare_template(template: Any) -> None:
         return
     try:
         prove(template)
-        render_limits.prepare(pinned_template(template))
+        bounded_template(template)
     except Exception:  # noqa: BLE001 - a syntax error, a refusal, a limit: the rows report it, with their numbers
         pass
 

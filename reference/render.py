@@ -109,6 +109,12 @@ def check_template(chat_template: str) -> None:
         raise TemplateRefusal(describe_template_error(exc)) from None
 
 
+def bounded_template(chat_template: str) -> str:
+    """The text our renders hand transformers: the date pinned, scanned, and compiled (once per text) into our
+    own bounded copy (:func:`render_limits.prepare`). Raises what the scan or Jinja's compiler raises."""
+    return render_limits.prepare(pinned_template(chat_template))
+
+
 def render(
     tokenizer: Any,
     chat_template: str,
@@ -120,7 +126,7 @@ def render(
     """Return the rendered text; raise :class:`TemplateRefusal` when the template raises."""
     kwargs = dict(template_kwargs or {})
     try:
-        bounded = render_limits.prepare(pinned_template(chat_template))  # our own compiled copy, with limits
+        bounded = bounded_template(chat_template)  # our own compiled copy, with limits
         with render_limits.limited():
             text = tokenizer.apply_chat_template(
                 list(messages),
